@@ -1,0 +1,93 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tbuf.h"
+#include "tunerr.h"
+#include "xmalloc.h"
+
+void
+tbuf_init(struct tbuf *b, size_t max)
+{
+	memset(b, 0, sizeof(*b));
+	b->max = max;
+}
+
+void
+tbuf_free(struct tbuf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+tbuf_reset(struct tbuf *b)
+{
+	b->off = b->len = 0;
+}
+
+uint8_t *
+tbuf_reserve(struct tbuf *b, size_t n)
+{
+	size_t	need, ncap;
+
+	if (n > b->max - b->len)
+		return NULL;
+	if (b->off > 0 && (b->len == 0 || b->off + b->len + n > b->cap)) {
+		memmove(b->data, b->data + b->off, b->len);
+		b->off = 0;
+	}
+	need = b->len + n;
+	if (need > b->cap) {
+		ncap = b->cap ? b->cap : 256;
+		while (ncap < need)
+			ncap *= 2;
+		if (ncap > b->max)
+			ncap = b->max;
+		b->data = xreallocarray(b->data, ncap, 1);
+		b->cap = ncap;
+	}
+	return b->data + b->off + b->len;
+}
+
+void
+tbuf_commit(struct tbuf *b, size_t n)
+{
+	b->len += n;
+}
+
+int
+tbuf_put(struct tbuf *b, const void *p, size_t n)
+{
+	uint8_t	*dst;
+
+	if (n == 0)
+		return 0;
+	if ((dst = tbuf_reserve(b, n)) == NULL)
+		return TUN_ETOOBIG;
+	memcpy(dst, p, n);
+	b->len += n;
+	return 0;
+}
+
+void
+tbuf_consume(struct tbuf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->off = b->len = 0;
+		return;
+	}
+	b->off += n;
+	b->len -= n;
+}
+
+void
+tbuf_shrink(struct tbuf *b)
+{
+	if (b->len == 0 && b->cap > 0) {
+		free(b->data);
+		b->data = NULL;
+		b->cap = b->off = 0;
+	}
+}

@@ -1,0 +1,461 @@
+/*
+ * The control API: JSON in, JSON out, a key on every call but /health and
+ * /api.  A key sees only the tunnels it made (another's: 404, so ids do
+ * not leak); the admin key sees all.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "tunerr.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+#define API_MAX_METADATA	4096
+
+struct create_req {
+	const char	*name;
+	int		 local_port;
+	char		*metadata;
+};
+
+static enum MHD_Result	 api_send(struct MHD_Connection *, int,
+			    struct json_object *);
+static enum MHD_Result	 api_health(struct MHD_Connection *);
+static enum MHD_Result	 api_index(struct MHD_Connection *);
+static enum MHD_Result	 api_metrics(struct MHD_Connection *);
+static enum MHD_Result	 api_create(struct MHD_Connection *, struct preq *,
+			    const struct apikey *);
+static enum MHD_Result	 api_list(struct MHD_Connection *,
+			    const struct apikey *);
+static enum MHD_Result	 api_one(struct MHD_Connection *,
+			    const struct apikey *, const char *, const char *,
+			    const char *);
+static int		 api_parse_create(struct preq *, struct json_object **,
+			    struct create_req *, const char **);
+static struct json_object *api_tunnel_json(const struct tunnel *, bool,
+			    const char *);
+static bool		 api_may(const struct apikey *, const struct tunnel *);
+static void		 api_new_token(struct tunnel *, char *, size_t);
+
+static enum MHD_Result
+api_send(struct MHD_Connection *c, int status, struct json_object *o)
+{
+	enum MHD_Result	ret;
+
+	ret = http_send(c, status, "application/json",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return ret;
+}
+
+static enum MHD_Result
+api_health(struct MHD_Connection *c)
+{
+	struct json_object	*o = json_object_new_object();
+	size_t			 n;
+
+	registry_lock();
+	n = registry_count_locked();
+	registry_unlock();
+	json_object_object_add(o, "status", json_object_new_string(
+	    atomic_load(&tunneld_draining) ? "draining" : "ok"));
+	json_object_object_add(o, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "tunnels", json_object_new_int64((int64_t)n));
+	json_object_object_add(o, "agents",
+	    json_object_new_int(session_count()));
+	return api_send(c, 200, o);
+}
+
+static enum MHD_Result
+api_index(struct MHD_Connection *c)
+{
+	static const char *const eps[] = {
+		"POST /api/tunnels", "POST /api/tunnels/create",
+		"GET /api/tunnels", "GET /api/tunnels/list",
+		"GET /api/tunnels/{id}", "GET /api/tunnels/{id}/status",
+		"DELETE /api/tunnels/{id}", "POST /api/tunnels/{id}/rotate",
+		"GET /api/tunnel/connect/{id}", "GET /health", "GET /metrics",
+		NULL
+	};
+	struct json_object	*o = json_object_new_object(), *a;
+	size_t			 i;
+
+	a = json_object_new_array();
+	for (i = 0; eps[i] != NULL; i++)
+		json_object_array_add(a, json_object_new_string(eps[i]));
+	json_object_object_add(o, "name", json_object_new_string("tunneld"));
+	json_object_object_add(o, "version",
+	    json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "protocol",
+	    json_object_new_int(PROTOCOL_VERSION));
+	json_object_object_add(o, "endpoints", a);
+	return api_send(c, 200, o);
+}
+
+static enum MHD_Result
+api_metrics(struct MHD_Connection *c)
+{
+	const struct apikey	*k = keys_from_request(c);
+	char			*text;
+	enum MHD_Result		 ret;
+
+	if (k == NULL)
+		return http_send_json_error(c, 401, "missing or wrong API key");
+	if (!k->admin)
+		return http_send_json_error(c, 403, "the admin key is needed");
+	text = metrics_render();
+	ret = http_send(c, 200, "text/plain; version=0.0.4", text);
+	free(text);
+	return ret;
+}
+
+enum MHD_Result
+api_dispatch(struct MHD_Connection *c, struct preq *pr, const char *url,
+    const char *method)
+{
+	const struct apikey	*k;
+	char			 id[TUNNELD_ID_LEN];
+	const char		*p, *slash;
+	bool			 get = strcmp(method, "GET") == 0 ||
+				    strcmp(method, "HEAD") == 0;
+	bool			 post = strcmp(method, "POST") == 0;
+
+	metrics_add(M_API_REQUESTS, 1);
+	if (strcmp(url, "/health") == 0)
+		return get ? api_health(c) :
+		    http_send_json_error(c, 405, "method not allowed");
+	if (strcmp(url, "/api") == 0 || strcmp(url, "/api/") == 0)
+		return get ? api_index(c) :
+		    http_send_json_error(c, 405, "method not allowed");
+	if (strcmp(url, "/metrics") == 0)
+		return api_metrics(c);
+	if (strncmp(url, "/api/tunnels", 12) != 0 ||
+	    (url[12] != '\0' && url[12] != '/'))
+		return http_send_json_error(c, 404, "not found");
+	if ((k = keys_from_request(c)) == NULL)
+		return http_send_json_error(c, 401, "missing or wrong API key");
+	if (pr->too_big)
+		return http_send_json_error(c, 413, "request body too large");
+	p = url + 12;
+	if (*p == '\0' || strcmp(p, "/") == 0 || strcmp(p, "/create") == 0 ||
+	    strcmp(p, "/list") == 0) {
+		if (post && strcmp(p, "/list") != 0)
+			return api_create(c, pr, k);
+		if (get && strcmp(p, "/create") != 0)
+			return api_list(c, k);
+		return http_send_json_error(c, 405, "method not allowed");
+	}
+	p++;			/* past the slash: "{id}" or "{id}/verb" */
+	slash = strchr(p, '/');
+	if ((slash ? (size_t)(slash - p) : strlen(p)) >= sizeof(id))
+		return http_send_json_error(c, 404, "no such tunnel");
+	util_strlcpy(id, p, slash ? (size_t)(slash - p) + 1 : sizeof(id));
+	return api_one(c, k, id, slash ? slash + 1 : "", method);
+}
+
+static bool
+api_may(const struct apikey *k, const struct tunnel *t)
+{
+	return k->admin || strcmp(k->name, t->owner) == 0;
+}
+
+static void
+api_new_token(struct tunnel *t, char *token, size_t len)
+{
+	util_random_token(token, len);
+	util_sha256_hex(token, strlen(token), t->token_hash);
+}
+
+static struct json_object *
+api_tunnel_json(const struct tunnel *t, bool admin, const char *host)
+{
+	struct json_object	*o = json_object_new_object();
+	char			 ts[32], *url;
+
+	json_object_object_add(o, "tunnel_id", json_object_new_string(t->id));
+	json_object_object_add(o, "name", t->named ?
+	    json_object_new_string(t->id) : NULL);
+	json_object_object_add(o, "type", json_object_new_string(t->type));
+	url = tunnel_url(t, host);
+	json_object_object_add(o, "url", json_object_new_string(url));
+	free(url);
+	json_object_object_add(o, "status", json_object_new_string(
+	    t->session != NULL ? "connected" : "disconnected"));
+	json_object_object_add(o, "connected",
+	    json_object_new_boolean(t->session != NULL));
+	util_iso8601(t->created_at, ts, sizeof(ts));
+	json_object_object_add(o, "created_at", json_object_new_string(ts));
+	util_iso8601(t->last_active, ts, sizeof(ts));
+	json_object_object_add(o, "last_active", json_object_new_string(ts));
+	if (t->local_port > 0)
+		json_object_object_add(o, "local_port",
+		    json_object_new_int(t->local_port));
+	json_object_object_add(o, "requests",
+	    json_object_new_int64((int64_t)t->requests));
+	if (t->metadata != NULL)
+		json_object_object_add(o, "metadata",
+		    json_tokener_parse(t->metadata));
+	if (admin)
+		json_object_object_add(o, "owner",
+		    json_object_new_string(t->owner));
+	return o;
+}
+
+/* Every field optional; a present one is validated. */
+static int
+api_parse_create(struct preq *pr, struct json_object **rootp,
+    struct create_req *cr, const char **err)
+{
+	struct json_tokener	*tok;
+	struct json_object	*root, *v;
+	const char		*s;
+	size_t			 len = tbuf_len(&pr->body);
+
+	memset(cr, 0, sizeof(*cr));
+	*rootp = NULL;
+	if (len == 0)
+		return 0;
+	tok = json_tokener_new_ex(16);
+	root = json_tokener_parse_ex(tok, (const char *)tbuf_ptr(&pr->body),
+	    (int)len);
+	if (root == NULL || json_tokener_get_parse_end(tok) != len) {
+		json_tokener_free(tok);
+		json_object_put(root);
+		*err = "the body is not valid JSON";
+		return TUN_EINVAL;
+	}
+	json_tokener_free(tok);
+	*rootp = root;
+	if (!json_object_is_type(root, json_type_object)) {
+		*err = "the body must be a JSON object";
+		return TUN_EINVAL;
+	}
+	if ((json_object_object_get_ex(root, "subdomain", &v) ||
+	    json_object_object_get_ex(root, "name", &v)) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !util_valid_name(s = json_object_get_string(v))) {
+			*err = "name must match [a-z0-9-]{1,63} (a DNS label)";
+			return TUN_EINVAL;
+		}
+		if (http_reserved(s)) {
+			*err = "that name is reserved by the server";
+			return TUN_EINVAL;
+		}
+		cr->name = s;
+	}
+	if (json_object_object_get_ex(root, "local_port", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 65535) {
+			*err = "local_port must be an integer from 1 to 65535";
+			return TUN_EINVAL;
+		}
+		cr->local_port = json_object_get_int(v);
+	}
+	if (json_object_object_get_ex(root, "type", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			*err = "type must be \"http\" or \"tcp\"";
+			return TUN_EINVAL;
+		}
+		s = json_object_get_string(v);
+		if (strcmp(s, "tcp") == 0) {
+			*err = "TCP tunnels are not supported by this server "
+			    "yet";
+			return TUN_EINVAL;
+		}
+		if (strcmp(s, "http") != 0) {
+			*err = "type must be \"http\" or \"tcp\"";
+			return TUN_EINVAL;
+		}
+	}
+	if (json_object_object_get_ex(root, "metadata", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		if (!json_object_is_type(v, json_type_object) ||
+		    strlen(s) > API_MAX_METADATA) {
+			*err = "metadata must be a JSON object of at most "
+			    "4096 bytes";
+			return TUN_EINVAL;
+		}
+		cr->metadata = xstrdup(s);
+	}
+	return 0;
+}
+
+static enum MHD_Result
+api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
+{
+	struct create_req	 cr;
+	struct json_object	*root, *o;
+	struct tunnel		*t;
+	struct session		*old = NULL;
+	const char		*err = NULL;
+	char			 id[TUNNELD_ID_LEN], token[TUNNELD_TOKEN_LEN + 1];
+	int			 status = 201;
+	enum MHD_Result		 ret;
+
+	if (api_parse_create(pr, &root, &cr, &err) != 0) {
+		ret = http_send_json_error(c, 400, err);
+		goto out;
+	}
+	registry_lock();
+	if (cr.name != NULL && (t = registry_find_locked(cr.name)) != NULL) {
+		if (strcmp(t->owner, k->name) != 0) {
+			registry_unlock();
+			ret = http_send_json_error(c, 409, "that name is taken");
+			goto out;
+		}
+		/* The same key again: same tunnel, fresh token. */
+		old = t->session;
+		t->session = NULL;
+		if (old != NULL)
+			t->disconnected_at = util_wall_s();
+		status = 200;
+	} else {
+		if (cfg.max_tunnels > 0 &&
+		    registry_count_locked() >= (size_t)cfg.max_tunnels) {
+			registry_unlock();
+			ret = http_send_json_error(c, 503,
+			    "the server's tunnel limit is reached");
+			goto out;
+		}
+		if (cr.name != NULL)
+			util_strlcpy(id, cr.name, sizeof(id));
+		else {
+			do
+				util_random_id(id, TUNNELD_RANDOM_ID + 1);
+			while (registry_find_locked(id) != NULL ||
+			    http_reserved(id));
+		}
+		t = tunnel_new(id, k->name);
+		t->named = cr.name != NULL;
+		(void)registry_add_locked(t);
+	}
+	if (cr.local_port > 0)
+		t->local_port = cr.local_port;
+	if (cr.metadata != NULL) {
+		free(t->metadata);
+		t->metadata = cr.metadata;
+		cr.metadata = NULL;
+	}
+	api_new_token(t, token, sizeof(token));
+	(void)state_save_locked();
+	o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+	registry_unlock();
+	if (old != NULL)
+		loop_kick(old, PROTO_GOAWAY_REPLACED, "a new token was issued");
+	log_info("tunnel %s: %s by key %s", json_object_get_string(
+	    json_object_object_get(o, "tunnel_id")),
+	    status == 201 ? "created" : "taken again", k->name);
+	json_object_object_add(o, "auth_token", json_object_new_string(token));
+	explicit_bzero(token, sizeof(token));
+	ret = api_send(c, status, o);
+out:
+	free(cr.metadata);
+	json_object_put(root);
+	return ret;
+}
+
+struct list_arg {
+	const struct apikey	*k;
+	struct json_object	*arr;
+	const char		*host;
+	int			 n;
+};
+
+static void
+api_list_one(struct tunnel *t, void *arg)
+{
+	struct list_arg	*la = arg;
+
+	if (!api_may(la->k, t))
+		return;
+	json_object_array_add(la->arr, api_tunnel_json(t, la->k->admin,
+	    la->host));
+	la->n++;
+}
+
+static enum MHD_Result
+api_list(struct MHD_Connection *c, const struct apikey *k)
+{
+	struct json_object	*o = json_object_new_object();
+	struct list_arg		 la = { k, json_object_new_array(),
+				    http_header(c, "Host"), 0 };
+
+	registry_lock();
+	registry_foreach_locked(api_list_one, &la);
+	registry_unlock();
+	json_object_object_add(o, "tunnels", la.arr);
+	json_object_object_add(o, "total", json_object_new_int(la.n));
+	return api_send(c, 200, o);
+}
+
+static enum MHD_Result
+api_one(struct MHD_Connection *c, const struct apikey *k, const char *id,
+    const char *verb, const char *method)
+{
+	struct tunnel		*t;
+	struct session		*s;
+	struct json_object	*o;
+	char			 token[TUNNELD_TOKEN_LEN + 1];
+	bool			 get = strcmp(method, "GET") == 0 ||
+				    strcmp(method, "HEAD") == 0;
+
+	registry_lock();
+	if ((t = registry_find_locked(id)) == NULL || !api_may(k, t)) {
+		registry_unlock();
+		return http_send_json_error(c, 404, "no such tunnel");
+	}
+	if (get && (*verb == '\0' || strcmp(verb, "status") == 0)) {
+		o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+		registry_unlock();
+		return api_send(c, 200, o);
+	}
+	if (strcmp(method, "DELETE") == 0 && *verb == '\0') {
+		s = t->session;
+		t->session = NULL;
+		registry_remove_locked(t);
+		(void)state_save_locked();
+		registry_unlock();
+		if (s != NULL)
+			loop_kick(s, PROTO_GOAWAY_DELETED, "tunnel deleted");
+		log_info("tunnel %s: deleted by key %s", t->id, k->name);
+		o = json_object_new_object();
+		json_object_object_add(o, "deleted",
+		    json_object_new_string(t->id));
+		tunnel_free(t);
+		return api_send(c, 200, o);
+	}
+	if (strcmp(method, "POST") == 0 && strcmp(verb, "rotate") == 0) {
+		api_new_token(t, token, sizeof(token));
+		s = t->session;
+		t->session = NULL;
+		if (s != NULL)
+			t->disconnected_at = util_wall_s();
+		(void)state_save_locked();
+		o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+		registry_unlock();
+		if (s != NULL)
+			loop_kick(s, PROTO_GOAWAY_ROTATED, "token rotated");
+		log_info("tunnel %s: token rotated by key %s", id, k->name);
+		json_object_object_add(o, "auth_token",
+		    json_object_new_string(token));
+		explicit_bzero(token, sizeof(token));
+		return api_send(c, 200, o);
+	}
+	registry_unlock();
+	if (*verb != '\0' && strcmp(verb, "status") != 0 &&
+	    strcmp(verb, "rotate") != 0)
+		return http_send_json_error(c, 404, "not found");
+	return http_send_json_error(c, 405, "method not allowed");
+}

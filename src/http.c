@@ -1,0 +1,278 @@
+/*
+ * The libmicrohttpd side: request contexts, routing, and small answers.
+ *
+ * MHD calls the URI log callback first with the raw request target (the
+ * access handler only sees an unescaped path without the query); we make
+ * the request's context there.  The first access handler call only routes;
+ * answers are queued on a later call (queueing on the first one makes
+ * 0.9.75 close the connection).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "httphdr.h"
+#include "log.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+static enum MHD_Result	 http_first(struct MHD_Connection *, struct preq *,
+			    const char *, const char *);
+static enum MHD_Result	 http_local(struct MHD_Connection *, struct preq *,
+			    const char *, const char *, const char *, size_t *);
+static enum MHD_Result	 http_root(struct MHD_Connection *);
+static bool		 http_route_host(struct MHD_Connection *, char *,
+			    size_t);
+
+static const char *const http_reserved_names[] = {
+	"api", "health", "metrics", "favicon.ico", "robots.txt", "static",
+	"admin", "dashboard", "www", "status", "_", NULL
+};
+
+bool
+http_reserved(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; http_reserved_names[i] != NULL; i++) {
+		if (strcmp(name, http_reserved_names[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+void *
+http_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct preq	*pr = xcalloc(1, sizeof(*pr));
+
+	pr->uri = xstrdup(uri != NULL ? uri : "/");
+	pr->started_ms = util_now_ms();
+	tbuf_init(&pr->body, TUNNELD_MAX_API_BODY);
+	return pr;
+}
+
+void
+preq_free(struct preq *pr)
+{
+	if (pr == NULL)
+		return;
+	free(pr->uri);
+	free(pr->answer);
+	tbuf_free(&pr->body);
+	free(pr);
+}
+
+const char *
+http_header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+enum MHD_Result
+http_send(struct MHD_Connection *c, int status, const char *type,
+    const char *body)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	if (type != NULL)
+		MHD_add_response_header(r, "Content-Type", type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == 429 || status == 503)
+		MHD_add_response_header(r, "Retry-After", "1");
+	ret = MHD_queue_response(c, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	metrics_request_done(status, 0);
+	return ret;
+}
+
+enum MHD_Result
+http_send_json_error(struct MHD_Connection *c, int status, const char *msg)
+{
+	struct json_object	*o = json_object_new_object();
+	enum MHD_Result		 ret;
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	ret = http_send(c, status, "application/json",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return ret;
+}
+
+/* A short HTML page for the visitors of a tunnel URL. */
+enum MHD_Result
+http_send_page(struct MHD_Connection *c, int status, const char *title,
+    const char *text)
+{
+	char	*page;
+	enum MHD_Result ret;
+
+	xasprintf(&page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	    "<title>%d %s</title></head>\n<body><h1>%d %s</h1>\n<p>%s</p>\n"
+	    "<hr><p><small>tunneld</small></p></body></html>\n",
+	    status, title, status, title, text);
+	ret = http_send(c, status, "text/html; charset=utf-8", page);
+	free(page);
+	return ret;
+}
+
+/* Host routing: "{id}.{domain}" when a domain is configured. */
+static bool
+http_route_host(struct MHD_Connection *c, char *id, size_t idlen)
+{
+	const char	*host;
+
+	if (cfg.domain == NULL || *cfg.domain == '\0')
+		return false;
+	if ((host = http_header(c, "Host")) == NULL)
+		return false;
+	return httphdr_host_id(host, cfg.domain, id, idlen);
+}
+
+enum MHD_Result
+http_handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct preq	*pr = *con_cls;
+
+	if (pr == NULL)		/* no URI log call: cannot happen */
+		return MHD_NO;
+	if (!pr->started) {
+		pr->started = true;
+		return http_first(c, pr, url, method);
+	}
+	switch (pr->kind) {
+	case PREQ_PROXY:
+		return proxy_continue(c, pr, upload_data, upload_data_size);
+	case PREQ_UPGRADE:
+		return upgrade_connect(c, pr, method);
+	case PREQ_LOCAL:
+	case PREQ_NEW:
+		break;
+	}
+	return http_local(c, pr, url, method, upload_data, upload_data_size);
+}
+
+static enum MHD_Result
+http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
+    const char *method)
+{
+	char		 id[TUNNELD_ID_LEN];
+	const char	*rest;
+	size_t		 hsize;
+	const union MHD_ConnectionInfo *ci;
+
+	/* MHD caps headers by its pool; we answer 431 past the limit. */
+	hsize = strlen(pr->uri) + strlen(method) + 16;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	if (ci != NULL)
+		hsize = ci->header_size;
+	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size) {
+		pr->kind = PREQ_LOCAL;
+		pr->status = 431;
+		return MHD_YES;
+	}
+	if (http_route_host(c, id, sizeof(id))) {
+		pr->kind = PREQ_PROXY;
+		return proxy_start(c, pr, id, pr->uri, method, false);
+	}
+	if (strncmp(url, "/api/tunnel/connect/", 20) == 0) {
+		pr->kind = PREQ_UPGRADE;
+		util_strlcpy(pr->tunnel_id, url + 20, sizeof(pr->tunnel_id));
+		return MHD_YES;
+	}
+	if (pr->uri[0] == '/' && httphdr_split_path(pr->uri, id, sizeof(id),
+	    &rest) && !http_reserved(id)) {
+		pr->kind = PREQ_PROXY;
+		if (*rest != '/') {	/* "/{id}" or "/{id}?q": 308 */
+			pr->kind = PREQ_LOCAL;
+			pr->status = 308;
+			xasprintf(&pr->answer, "/%s/%s", id, rest);
+			return MHD_YES;
+		}
+		return proxy_start(c, pr, id, rest, method, true);
+	}
+	pr->kind = PREQ_LOCAL;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+http_root(struct MHD_Connection *c)
+{
+	return http_send(c, 200, "text/plain; charset=utf-8",
+	    "tunneld " PACKAGE_VERSION ": a self-hosted tunnel server.\n"
+	    "See /api for the control API.\n");
+}
+
+static enum MHD_Result
+http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
+    const char *method, const char *upload_data, size_t *upload_data_size)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+
+	/* Collect a small body for the API, bounded. */
+	if (*upload_data_size != 0) {
+		if (pr->status != 0)
+			;		/* answered anyway: discard */
+		else if (!pr->too_big && tbuf_put(&pr->body, upload_data,
+		    *upload_data_size) != 0)
+			pr->too_big = true;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (pr->status == 308) {
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Location", pr->answer);
+		ret = MHD_queue_response(c, 308, r);
+		MHD_destroy_response(r);
+		metrics_request_done(308, 0);
+		return ret;
+	}
+	if (pr->status == 431)
+		return http_send_json_error(c, 431,
+		    "request header fields too large");
+	if (pr->status != 0)
+		return http_send_page(c, pr->status,
+		    MHD_get_reason_phrase_for((unsigned int)pr->status),
+		    pr->answer != NULL ? pr->answer : "");
+	if (pr->too_big)
+		return http_send_json_error(c, 413, "request body too large");
+	if (strcmp(url, "/") == 0)
+		return http_root(c);
+	return api_dispatch(c, pr, url, method);
+}
+
+void
+http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct preq	*pr = *con_cls;
+	struct stream	*st;
+
+	if (pr == NULL)
+		return;
+	if ((st = pr->st) != NULL) {
+		pthread_mutex_lock(&st->mtx);
+		st->conn = NULL;
+		st->cancel = true;
+		loop_notify_locked(st);
+		pthread_mutex_unlock(&st->mtx);
+		stream_unref(st);
+		atomic_fetch_sub(&tunneld_inflight, 1);
+	}
+	preq_free(pr);
+	*con_cls = NULL;
+}

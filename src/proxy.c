@@ -1,0 +1,248 @@
+/*
+ * The proxy: a public request for a tunnel becomes a stream.
+ *
+ * proxy_start() runs on the first handler call: it finds the agent, builds
+ * the request head (forwarding headers set, hop-by-hop dropped) and hands
+ * the stream to the loop, which sends OPEN at once.  Later calls feed the
+ * upload into the stream's bounded buffer, suspending the connection when
+ * it is full, and finally queue the response when the agent's head is in
+ * (or an error page).  Nothing here ever waits.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "httphdr.h"
+#include "log.h"
+#include "tunerr.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+struct head_arg {
+	struct proto_head	*h;
+	const char		*connection;
+	bool			 trusted;
+};
+
+static enum MHD_Result	 proxy_copy_header(void *, enum MHD_ValueKind,
+			    const char *, const char *);
+static void		 proxy_forwarding(struct MHD_Connection *,
+			    struct proto_head *, bool, const char *, bool);
+static bool		 proxy_trusted(struct MHD_Connection *, char *, size_t);
+static enum MHD_Result	 proxy_answer(struct MHD_Connection *, struct preq *);
+static enum MHD_Result	 proxy_fail(struct preq *, int, const char *);
+
+static enum MHD_Result
+proxy_fail(struct preq *pr, int status, const char *text)
+{
+	pr->kind = PREQ_LOCAL;
+	pr->status = status;
+	pr->answer = xstrdup(text);
+	return MHD_YES;
+}
+
+/* Is the caller a trusted proxy (whose X-Forwarded-* we keep)? */
+static bool
+proxy_trusted(struct MHD_Connection *c, char *addr, size_t len)
+{
+	const union MHD_ConnectionInfo	*ci;
+	size_t				 i;
+
+	addr[0] = '\0';
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return false;
+	(void)util_sockaddr_str(ci->client_addr, addr, len);
+	for (i = 0; i < cfg.ntrusted; i++)
+		if (util_cidr_match(&cfg.trusted[i], ci->client_addr))
+			return true;
+	return false;
+}
+
+static enum MHD_Result
+proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct head_arg	*ha = cls;
+
+	if (name == NULL || value == NULL)
+		return MHD_YES;
+	if (httphdr_hop_by_hop(name, ha->connection) ||
+	    strcasecmp(name, "Content-Length") == 0)
+		return MHD_YES;
+	if (httphdr_is_forwarding(name) && !ha->trusted)
+		return MHD_YES;
+	if (ha->trusted && (strcasecmp(name, "X-Forwarded-For") == 0 ||
+	    strcasecmp(name, "X-Forwarded-Prefix") == 0))
+		return MHD_YES;		/* rebuilt below */
+	if (!httphdr_valid_name(name) ||
+	    !httphdr_valid_value(value, strlen(value)))
+		return MHD_YES;
+	proto_head_add(ha->h, name, value);
+	return MHD_YES;
+}
+
+/* X-Forwarded-*: replaced, unless the caller is a trusted proxy. */
+static void
+proxy_forwarding(struct MHD_Connection *c, struct proto_head *h,
+    bool trusted, const char *id, bool path_routing)
+{
+	char		 addr[64], *xff = NULL, *prefix;
+	const char	*prev, *host;
+
+	trusted = proxy_trusted(c, addr, sizeof(addr));
+	prev = trusted ? http_header(c, "X-Forwarded-For") : NULL;
+	if (prev != NULL && httphdr_valid_value(prev, strlen(prev)))
+		xasprintf(&xff, "%s, %s", prev, addr);
+	else
+		xff = xstrdup(addr);
+	proto_head_add(h, "X-Forwarded-For", xff);
+	free(xff);
+	if (!trusted || proto_head_get(h, "X-Forwarded-Proto") == NULL)
+		proto_head_add(h, "X-Forwarded-Proto", "http");
+	host = http_header(c, "Host");
+	if ((!trusted || proto_head_get(h, "X-Forwarded-Host") == NULL) &&
+	    host != NULL && httphdr_valid_value(host, strlen(host)))
+		proto_head_add(h, "X-Forwarded-Host", host);
+	if (path_routing) {
+		xasprintf(&prefix, "/%s", id);
+		proto_head_add(h, "X-Forwarded-Prefix", prefix);
+		free(prefix);
+	}
+}
+
+enum MHD_Result
+proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
+    const char *target, const char *method, bool path_routing)
+{
+	struct session		*s;
+	struct stream		*st;
+	struct head_arg		 ha;
+	const char		*cl, *te, *errstr;
+	char			 addr[64];
+	long long		 len = -1;
+	int			 r;
+
+	util_strlcpy(pr->tunnel_id, id, sizeof(pr->tunnel_id));
+	if ((r = registry_session(id, &s)) == TUN_ENOENT)
+		return proxy_fail(pr, 404, "There is no tunnel here. Check the "
+		    "address, or start tunnel-client again.");
+	if (r == TUN_ECLOSED)
+		return proxy_fail(pr, 502, "The tunnel exists, but no agent is "
+		    "connected to it right now.");
+	if (cfg.max_streams > 0 &&
+	    atomic_load(&s->nstreams) >= cfg.max_streams) {
+		session_unref(s);
+		return proxy_fail(pr, 503, "Too many requests are in flight "
+		    "on this tunnel; try again shortly.");
+	}
+	if ((cl = http_header(c, "Content-Length")) != NULL) {
+		len = util_strtonum(cl, 0, INT64_MAX, &errstr);
+		if (errstr != NULL) {
+			session_unref(s);
+			return proxy_fail(pr, 400, "Bad Content-Length.");
+		}
+	}
+	if (cfg.max_body_size > 0 && len > cfg.max_body_size) {
+		session_unref(s);
+		return proxy_fail(pr, 413, "The request body is too large.");
+	}
+	te = http_header(c, "Transfer-Encoding");
+	st = stream_new(s, id);
+	session_unref(s);		/* the stream holds its own */
+	st->open.method = xstrdup(method);
+	st->open.path = xstrdup(*target != '\0' ? target : "/");
+	st->open.content_length = len;
+	st->open.body = len > 0 || te != NULL;
+	ha.h = &st->open;
+	ha.connection = http_header(c, "Connection");
+	ha.trusted = proxy_trusted(c, addr, sizeof(addr));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_copy_header, &ha);
+	proxy_forwarding(c, &st->open, ha.trusted, id, path_routing);
+	st->conn = c;
+	pr->st = st;			/* the MHD side's reference */
+	atomic_fetch_add(&tunneld_inflight, 1);
+	pthread_mutex_lock(&st->mtx);
+	loop_notify_locked(st);
+	pthread_mutex_unlock(&st->mtx);
+	return MHD_YES;
+}
+
+/* Queue the answer: the agent's response, or an error page. */
+static enum MHD_Result
+proxy_answer(struct MHD_Connection *c, struct preq *pr)
+{
+	struct stream		*st = pr->st;
+	struct MHD_Response	*r = NULL;
+	enum MHD_Result		 ret;
+	int			 status, err;
+	const char		*text;
+
+	pthread_mutex_lock(&st->mtx);
+	err = st->err_status;
+	text = st->err_text;
+	status = st->resp.status;
+	if (err == 0)
+		r = stream_response_locked(st);
+	pthread_mutex_unlock(&st->mtx);
+	if (err != 0) {
+		log_debug("tunnel %s: %s -> %d", pr->tunnel_id, pr->uri, err);
+		return http_send_page(c, err, err == 504 ? "Gateway Timeout" :
+		    err == 502 ? "Bad Gateway" : "Error", text ? text : "");
+	}
+	if (r == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(c, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	metrics_request_done(status, util_now_ms() - pr->started_ms);
+	return ret;
+}
+
+enum MHD_Result
+proxy_continue(struct MHD_Connection *c, struct preq *pr,
+    const char *upload_data, size_t *upload_data_size)
+{
+	struct stream	*st = pr->st;
+	size_t		 n;
+
+	if (st == NULL)
+		return MHD_NO;
+	pthread_mutex_lock(&st->mtx);
+	if (*upload_data_size > 0) {
+		if (st->err_status != 0 || st->resp_reset) {
+			*upload_data_size = 0;	/* nobody will read it */
+			pthread_mutex_unlock(&st->mtx);
+			return MHD_YES;
+		}
+		n = tbuf_room(&st->req);
+		if (n > *upload_data_size)
+			n = *upload_data_size;
+		if (n > 0) {
+			(void)tbuf_put(&st->req, upload_data, n);
+			*upload_data_size -= n;
+			metrics_add(M_BYTES_IN, n);
+			loop_notify_locked(st);
+		}
+		if (*upload_data_size > 0) {	/* full: wait for room */
+			st->suspended = true;
+			st->upload_wait = true;
+			MHD_suspend_connection(c);
+		}
+		pthread_mutex_unlock(&st->mtx);
+		return MHD_YES;
+	}
+	if (!st->req_end) {
+		st->req_end = true;
+		loop_notify_locked(st);
+	}
+	if (!st->have_resp && st->err_status == 0) {
+		st->suspended = true;
+		MHD_suspend_connection(c);
+		pthread_mutex_unlock(&st->mtx);
+		return MHD_YES;
+	}
+	pthread_mutex_unlock(&st->mtx);
+	return proxy_answer(c, pr);
+}

@@ -1,0 +1,1024 @@
+/*
+ * The session loop: one thread that owns every agent WebSocket.
+ *
+ * It polls the sessions' sockets and an eventfd with epoll.  Other threads
+ * hand it work through its inbox under loop.mtx: new sessions from the
+ * upgrade handler, streams with news from the MHD side (loop_notify_locked),
+ * and sessions to kick from the API.  Only this thread reads or writes a
+ * session's socket, its stream table and the protocol state of its streams.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tunerr.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+#define LOOP_TICK_MS	250
+#define LOOP_RBUF	(64 * 1024)
+#define HELLO_TIMEOUT_MS 10000
+
+struct loop {
+	pthread_t	 th;
+	int		 epfd;
+	int		 evfd;
+	pthread_mutex_t	 mtx;
+	bool		 running;
+	bool		 stopping;
+	struct session	*new_head;	/* inbox: new sessions */
+	struct session	*kick_head;	/* inbox: sessions to drop */
+	struct stream	*st_head;	/* inbox: streams with news */
+	struct stream	*st_tail;
+	struct session	*sessions;	/* loop private */
+	int		 nsessions;
+	uint64_t	 last_tick;
+	uint8_t		 rbuf[LOOP_RBUF];
+};
+
+static struct loop	 loop = { .mtx = PTHREAD_MUTEX_INITIALIZER };
+static atomic_int	 loop_nsessions;
+
+static void	*loop_main(void *);
+static void	 loop_drain_inbox(void);
+static void	 loop_tick(uint64_t);
+static void	 session_add(struct session *);
+static void	 session_io(struct session *, uint32_t);
+static void	 session_input(struct session *, uint8_t *, size_t);
+static int	 session_message(struct session *, const uint8_t *, size_t);
+static int	 session_hello(struct session *, struct proto_msg *);
+static void	 session_kill(struct session *, int, const char *);
+static void	 session_output(struct session *);
+static int	 session_flush(struct session *);
+static void	 session_pump(struct session *);
+static void	 session_frame(struct session *, int, const void *, size_t);
+static void	 session_send_msg(struct session *, struct tbuf *);
+static void	 session_send_reset(struct session *, uint32_t, uint32_t,
+		    const char *);
+static void	 session_goaway(struct session *, int, const char *);
+static void	 session_stream_news(struct stream *);
+static void	 session_stream_open(struct session *, struct stream *);
+static void	 session_stream_finish(struct session *, struct stream *);
+static void	 session_stream_fail(struct stream *, int, const char *);
+static void	 session_ready_push(struct session *, struct stream *);
+static struct stream *session_lookup(struct session *, uint32_t);
+static void	 session_tab_insert(struct session *, struct stream *);
+static void	 session_tab_remove(struct session *, struct stream *);
+static void	 session_free(struct session *);
+
+int
+loop_start(void)
+{
+	struct epoll_event	ev = { .events = EPOLLIN };
+
+	if ((loop.epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return TUN_EIO;
+	if ((loop.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		return TUN_EIO;
+	ev.data.ptr = NULL;
+	if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, loop.evfd, &ev) == -1)
+		return TUN_EIO;
+	loop.running = true;
+	if (pthread_create(&loop.th, NULL, loop_main, NULL) != 0)
+		return TUN_EIO;
+	return 0;
+}
+
+static void
+loop_wake(void)
+{
+	uint64_t	one = 1;
+
+	if (write(loop.evfd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		log_warn("eventfd write: %s", strerror(errno));
+}
+
+/* Stop the loop: every session gets GOAWAY and is closed. */
+void
+loop_stop(void)
+{
+	if (!loop.running)
+		return;
+	pthread_mutex_lock(&loop.mtx);
+	loop.stopping = true;
+	pthread_mutex_unlock(&loop.mtx);
+	loop_wake();
+	pthread_join(loop.th, NULL);
+	loop.running = false;
+	close(loop.evfd);
+	close(loop.epfd);
+}
+
+int
+session_count(void)
+{
+	return atomic_load(&loop_nsessions);
+}
+
+/* From the upgrade handler: the socket is the loop's now. */
+void
+loop_add_session(struct session *s)
+{
+	bool	stopping;
+
+	pthread_mutex_lock(&loop.mtx);
+	if (!(stopping = loop.stopping)) {
+		s->inbox_next = loop.new_head;
+		loop.new_head = s;
+	}
+	pthread_mutex_unlock(&loop.mtx);
+	if (stopping) {
+		MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);
+		s->urh = NULL;
+		session_unref(s);
+		return;
+	}
+	loop_wake();
+}
+
+/* Drop a session the registry no longer points at; takes that reference. */
+void
+loop_kick(struct session *s, int code, const char *reason)
+{
+	pthread_mutex_lock(&loop.mtx);
+	s->kick_code = code;
+	util_strlcpy(s->close_reason, reason, sizeof(s->close_reason));
+	s->kick_next = loop.kick_head;
+	loop.kick_head = s;
+	pthread_mutex_unlock(&loop.mtx);
+	loop_wake();
+}
+
+/*
+ * Tell the loop a stream has news.  Caller holds st->mtx.  Once the loop
+ * has stopped nothing will serve the stream: fail it here so the MHD side
+ * answers instead of waiting.
+ */
+void
+loop_notify_locked(struct stream *st)
+{
+	bool	stopping;
+
+	if (st->in_inbox)
+		return;
+	pthread_mutex_lock(&loop.mtx);
+	if (!(stopping = loop.stopping)) {
+		st->in_inbox = true;
+		stream_ref(st);
+		st->inbox_next = NULL;
+		if (loop.st_tail != NULL)
+			loop.st_tail->inbox_next = st;
+		else
+			loop.st_head = st;
+		loop.st_tail = st;
+	}
+	pthread_mutex_unlock(&loop.mtx);
+	if (stopping) {
+		if (!st->have_resp && st->err_status == 0) {
+			st->err_status = 502;
+			st->err_text = "The tunnel server is shutting down.";
+		} else
+			st->resp_reset = true;
+		stream_wake_locked(st);
+		return;
+	}
+	loop_wake();
+}
+
+void
+session_ref(struct session *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
+void
+session_unref(struct session *s)
+{
+	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+		session_free(s);
+}
+
+struct session *
+session_new(const char *tunnel_id, const char *peer)
+{
+	struct session	*s = xcalloc(1, sizeof(*s));
+
+	atomic_init(&s->refs, 1);
+	atomic_init(&s->next_id, 1);
+	atomic_init(&s->nstreams, 0);
+	s->fd = -1;
+	util_strlcpy(s->tunnel_id, tunnel_id, sizeof(s->tunnel_id));
+	util_strlcpy(s->peer, peer, sizeof(s->peer));
+	wsframe_dec_init(&s->dec, WSFRAME_SERVER, TUNNELD_MAX_WS_FRAME,
+	    PROTO_MAX_MSG);
+	tbuf_init(&s->msg, PROTO_MAX_MSG);
+	tbuf_init(&s->wq, TUNNELD_WQ_MAX);
+	s->opened_ms = s->last_rx_ms = s->last_ping_ms = util_now_ms();
+	return s;
+}
+
+static void
+session_free(struct session *s)
+{
+	tbuf_free(&s->msg);
+	tbuf_free(&s->wq);
+	free(s->tab);
+	free(s->extra_in);
+	free(s);
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct epoll_event	 evs[64];
+	struct session		*s, *next;
+	uint64_t		 now, junk;
+	int			 i, n;
+	bool			 stopping;
+
+	for (;;) {
+		n = epoll_wait(loop.epfd, evs, 64, LOOP_TICK_MS);
+		if (n == -1 && errno != EINTR)
+			fatal("epoll_wait");
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL) {
+				if (read(loop.evfd, &junk, sizeof(junk)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("eventfd read: %s",
+					    strerror(errno));
+				continue;
+			}
+			s = evs[i].data.ptr;
+			if (!s->dead)
+				session_io(s, evs[i].events);
+		}
+		loop_drain_inbox();
+		now = util_now_ms();
+		if (now - loop.last_tick >= LOOP_TICK_MS) {
+			loop.last_tick = now;
+			loop_tick(now);
+		}
+		pthread_mutex_lock(&loop.mtx);
+		stopping = loop.stopping;
+		pthread_mutex_unlock(&loop.mtx);
+		if (stopping)
+			break;
+	}
+	/* Shutting down: tell every agent, fail what is left. */
+	loop_drain_inbox();
+	for (s = loop.sessions; s != NULL; s = next) {
+		next = s->next;
+		session_goaway(s, PROTO_GOAWAY_SHUTDOWN, "server shutting down");
+		(void)session_flush(s);
+		session_kill(s, WS_CLOSE_GOING_AWAY, "server shutting down");
+	}
+	return NULL;
+}
+
+static void
+loop_drain_inbox(void)
+{
+	struct session	*news, *kicks, *s, *next;
+	struct stream	*st, *stnext;
+
+	pthread_mutex_lock(&loop.mtx);
+	news = loop.new_head;
+	kicks = loop.kick_head;
+	st = loop.st_head;
+	loop.new_head = loop.kick_head = NULL;
+	loop.st_head = loop.st_tail = NULL;
+	pthread_mutex_unlock(&loop.mtx);
+
+	for (s = news; s != NULL; s = next) {
+		next = s->inbox_next;
+		session_add(s);
+	}
+	for (s = kicks; s != NULL; s = next) {
+		next = s->kick_next;
+		if (!s->dead) {
+			session_goaway(s, s->kick_code, s->close_reason);
+			(void)session_flush(s);
+			session_kill(s, WS_CLOSE_POLICY, s->close_reason);
+		}
+		session_unref(s);	/* the registry's reference */
+	}
+	for (; st != NULL; st = stnext) {
+		stnext = st->inbox_next;
+		session_stream_news(st);
+		if (!st->sess->dead)
+			session_output(st->sess);
+		stream_unref(st);	/* the inbox's reference */
+	}
+}
+
+static void
+session_add(struct session *s)
+{
+	struct epoll_event	ev;
+
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.ptr = s;
+	s->loop = &loop;
+	if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
+		log_warn("session %s: epoll_ctl: %s", s->tunnel_id,
+		    strerror(errno));
+		MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);
+		s->urh = NULL;
+		s->dead = true;
+		session_unref(s);
+		return;
+	}
+	s->next = loop.sessions;
+	loop.sessions = s;
+	loop.nsessions++;
+	atomic_fetch_add(&loop_nsessions, 1);
+	log_debug("session %s: WebSocket from %s", s->tunnel_id, s->peer);
+	session_ref(s);
+	if (s->extra_len > 0) {
+		session_input(s, s->extra_in, s->extra_len);
+		free(s->extra_in);
+		s->extra_in = NULL;
+		s->extra_len = 0;
+	}
+	if (!s->dead)
+		session_output(s);
+	session_unref(s);
+}
+
+static void
+session_io(struct session *s, uint32_t events)
+{
+	ssize_t	n;
+	int	rounds;
+
+	session_ref(s);		/* kill below may drop the last other one */
+	if ((events & EPOLLOUT) && session_flush(s) != 0) {
+		session_kill(s, 0, "write error");
+		goto out;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+		for (rounds = 0; rounds < 16 && !s->dead; rounds++) {
+			n = recv(s->fd, loop.rbuf, sizeof(loop.rbuf),
+			    MSG_DONTWAIT);
+			if (n > 0) {
+				s->last_rx_ms = util_now_ms();
+				session_input(s, loop.rbuf, (size_t)n);
+				if ((size_t)n < sizeof(loop.rbuf))
+					break;
+				continue;
+			}
+			if (n == -1 && (errno == EAGAIN || errno == EINTR))
+				break;
+			session_kill(s, 0, n == 0 ? "agent closed the connection" :
+			    strerror(errno));
+			goto out;
+		}
+	}
+	if (!s->dead)
+		session_output(s);
+out:
+	session_unref(s);
+}
+
+/* Bytes from the agent: WebSocket frames carrying protocol messages. */
+static void
+session_input(struct session *s, uint8_t *p, size_t len)
+{
+	struct wsframe_ev	 ev;
+	size_t			 used;
+	int			 r;
+
+	while (len > 0 && !s->dead) {
+		r = wsframe_decode(&s->dec, p, len, &used, &ev);
+		p += used;
+		len -= used;
+		if (r < 0) {
+			log_warn("session %s: WebSocket: %s", s->tunnel_id,
+			    tunerr_str(r));
+			session_kill(s, s->dec.close_code, "bad frame");
+			return;
+		}
+		if (r == 0)
+			break;
+		switch (ev.opcode) {
+		case WS_OP_BINARY:
+			if (ev.msg_start && ev.msg_end) {
+				r = session_message(s, ev.data, ev.len);
+			} else {
+				if (ev.msg_start)
+					tbuf_reset(&s->msg);
+				if (tbuf_put(&s->msg, ev.data, ev.len) != 0) {
+					session_kill(s, WS_CLOSE_TOO_BIG,
+					    "message too big");
+					return;
+				}
+				r = 0;
+				if (ev.msg_end) {
+					r = session_message(s, tbuf_ptr(&s->msg),
+					    tbuf_len(&s->msg));
+					tbuf_reset(&s->msg);
+				}
+			}
+			if (r != 0) {
+				session_kill(s, WS_CLOSE_PROTOCOL,
+				    "protocol error");
+				return;
+			}
+			break;
+		case WS_OP_TEXT:
+			session_kill(s, WS_CLOSE_UNSUPPORTED, "text frames");
+			return;
+		case WS_OP_PING:
+			session_frame(s, WS_OP_PONG, ev.data, ev.len);
+			break;
+		case WS_OP_PONG:
+			break;
+		case WS_OP_CLOSE:
+			log_info("session %s: agent closed (%u)", s->tunnel_id,
+			    ev.close_code);
+			session_kill(s, ev.close_code == WS_CLOSE_NO_STATUS ?
+			    WS_CLOSE_NORMAL : ev.close_code, "agent closed");
+			return;
+		}
+	}
+}
+
+/* One protocol message.  Non-zero: the session must go. */
+static int
+session_message(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct proto_msg	 m;
+	struct stream		*st;
+	int			 r;
+
+	if ((r = proto_parse(buf, len, &m)) != 0) {
+		log_warn("session %s: bad message: %s", s->tunnel_id,
+		    tunerr_str(r));
+		return r;
+	}
+	if (m.type == PROTO_HELLO) {
+		r = session_hello(s, &m);
+		goto out;
+	}
+	if (!s->ready || m.type == PROTO_OPEN || m.type == PROTO_GOAWAY) {
+		log_warn("session %s: unexpected %s", s->tunnel_id,
+		    proto_type_str(m.type));
+		r = TUN_EPROTO;
+		goto out;
+	}
+	/* A stream may have ended on our side already: drop quietly. */
+	if ((st = session_lookup(s, m.stream_id)) == NULL)
+		goto out;
+	switch (m.type) {
+	case PROTO_RESPONSE:
+		if (st->have_resp || st->err_status != 0) {
+			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
+			    "second response");
+			session_stream_fail(st, 502, "The agent broke the "
+			    "protocol.");
+			session_stream_finish(s, st);
+			break;
+		}
+		pthread_mutex_lock(&st->mtx);
+		st->resp = m.head;
+		memset(&m.head, 0, sizeof(m.head));
+		st->have_resp = true;
+		stream_wake_locked(st);
+		pthread_mutex_unlock(&st->mtx);
+		st->deadline_ms = 0;
+		break;
+	case PROTO_DATA:
+		st->recv_left -= (int64_t)m.len;
+		pthread_mutex_lock(&st->mtx);
+		if (st->recv_left < 0 || !st->have_resp ||
+		    tbuf_put(&st->body, m.data, m.len) != 0) {
+			pthread_mutex_unlock(&st->mtx);
+			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
+			    "data beyond the window");
+			session_stream_fail(st, 502, "The agent broke the "
+			    "protocol.");
+			session_stream_finish(s, st);
+			break;
+		}
+		metrics_add(M_BYTES_IN, m.len);
+		stream_wake_locked(st);
+		pthread_mutex_unlock(&st->mtx);
+		break;
+	case PROTO_END:
+		pthread_mutex_lock(&st->mtx);
+		if (!st->have_resp && st->err_status == 0) {
+			st->err_status = 502;
+			st->err_text = "The agent ended the request without "
+			    "a response.";
+		}
+		st->resp_end = true;
+		stream_wake_locked(st);
+		pthread_mutex_unlock(&st->mtx);
+		if (st->end_sent)
+			session_stream_finish(s, st);
+		break;
+	case PROTO_RESET:
+		log_debug("session %s: stream %u reset by agent: %u %s",
+		    s->tunnel_id, st->id, m.code, m.reason ? m.reason : "");
+		session_stream_fail(st, m.code == PROTO_RESET_REFUSED ?
+		    502 : 502, "The agent could not complete the request.");
+		session_stream_finish(s, st);
+		break;
+	case PROTO_WINDOW:
+		st->credit += m.window;
+		if (st->credit > INT32_MAX) {
+			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
+			    "window overflow");
+			session_stream_fail(st, 502, "The agent broke the "
+			    "protocol.");
+			session_stream_finish(s, st);
+			break;
+		}
+		session_ready_push(s, st);
+		break;
+	default:
+		r = TUN_EPROTO;
+		break;
+	}
+out:
+	proto_msg_clear(&m);
+	return r;
+}
+
+static int
+session_hello(struct session *s, struct proto_msg *m)
+{
+	struct proto_hello	 h;
+	struct tbuf		 b;
+	char			*url = NULL;
+	int			 r;
+
+	if (s->ready) {
+		log_warn("session %s: second HELLO", s->tunnel_id);
+		return TUN_EPROTO;
+	}
+	if (m->hello.version != PROTOCOL_VERSION) {
+		log_warn("session %s: agent speaks protocol %d, not %d",
+		    s->tunnel_id, m->hello.version, PROTOCOL_VERSION);
+		return TUN_EPROTO;
+	}
+	s->peer_window = m->hello.window;
+	if ((r = registry_attach(s, &url)) != 0) {
+		session_goaway(s, PROTO_GOAWAY_DELETED, "no such tunnel");
+		return r;
+	}
+	memset(&h, 0, sizeof(h));
+	h.version = PROTOCOL_VERSION;
+	h.window = PROTO_DEFAULT_WINDOW;
+	h.agent = (char *)(uintptr_t)"tunneld/" PACKAGE_VERSION;
+	h.tunnel_id = s->tunnel_id;
+	h.url = url;
+	tbuf_init(&b, PROTO_MAX_MSG);
+	if ((r = proto_encode_hello(&b, &h)) == 0)
+		session_send_msg(s, &b);
+	tbuf_free(&b);
+	free(url);
+	s->ready = true;
+	metrics_add(M_AGENT_CONNECTS, 1);
+	log_info("tunnel %s: agent connected from %s (%s)", s->tunnel_id,
+	    s->peer, m->hello.agent != NULL ? m->hello.agent : "unknown agent");
+	return r;
+}
+
+/* The session is over: fail its streams, close the socket once. */
+static void
+session_kill(struct session *s, int code, const char *why)
+{
+	struct session	**pp;
+	struct stream	 *st;
+	uint8_t		  payload[WS_MAX_CONTROL];
+	size_t		  i, n;
+
+	if (s->dead)
+		return;
+	if (code != 0 && !s->closing) {
+		n = wsframe_close_payload(payload, (uint16_t)code, why);
+		session_frame(s, WS_OP_CLOSE, payload, n);
+		s->closing = true;
+		(void)session_flush(s);
+	}
+	s->dead = true;
+	if (s->ready)
+		log_info("tunnel %s: agent disconnected: %s", s->tunnel_id,
+		    why);
+	else
+		log_debug("session %s: closed before HELLO: %s", s->tunnel_id,
+		    why);
+	registry_detach(s);
+	for (i = 0; i < s->tabsize; i++) {
+		while ((st = s->tab[i]) != NULL) {
+			session_stream_fail(st, 502,
+			    "The agent disconnected.");
+			session_stream_finish(s, st);
+		}
+	}
+	while ((st = s->ready_head) != NULL) {
+		s->ready_head = st->ready_next;
+		st->in_ready = false;
+		stream_unref(st);
+	}
+	s->ready_tail = NULL;
+	epoll_ctl(loop.epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);	/* once */
+	s->urh = NULL;
+	s->fd = -1;
+	for (pp = &loop.sessions; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	}
+	loop.nsessions--;
+	atomic_fetch_sub(&loop_nsessions, 1);
+	session_unref(s);	/* the loop's reference */
+}
+
+/* Produce DATA from uploads, then write what can be written. */
+static void
+session_output(struct session *s)
+{
+	int	i;
+
+	if (s->overflow && !s->dead) {
+		log_warn("session %s: write queue full: the agent does not "
+		    "read", s->tunnel_id);
+		session_kill(s, 0, "write queue full");
+		return;
+	}
+	for (i = 0; i < 64 && !s->dead; i++) {
+		session_pump(s);
+		if (session_flush(s) != 0) {
+			session_kill(s, 0, "write error");
+			return;
+		}
+		if (tbuf_len(&s->wq) > 0 || s->ready_head == NULL)
+			break;
+	}
+}
+
+static int
+session_flush(struct session *s)
+{
+	struct epoll_event	ev;
+	ssize_t			n;
+	bool			want;
+
+	while (tbuf_len(&s->wq) > 0 && s->fd != -1) {
+		n = send(s->fd, tbuf_ptr(&s->wq), tbuf_len(&s->wq),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			tbuf_consume(&s->wq, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		s->closing = true;	/* no close frame on a broken socket */
+		tbuf_reset(&s->wq);
+		return -1;
+	}
+	if (tbuf_len(&s->wq) == 0)
+		tbuf_shrink(&s->wq);
+	want = tbuf_len(&s->wq) > 0;
+	if (want != s->want_out && s->fd != -1 && !s->dead) {
+		ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+		ev.data.ptr = s;
+		epoll_ctl(loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
+		s->want_out = want;
+	}
+	return 0;
+}
+
+/* Move upload bytes into DATA messages while the socket keeps up. */
+static void
+session_pump(struct session *s)
+{
+	struct stream	*st;
+	uint8_t		 wh[WS_MAX_HEADER], ph[PROTO_HDR_LEN];
+	size_t		 n, hl;
+	bool		 more;
+
+	while ((st = s->ready_head) != NULL &&
+	    tbuf_len(&s->wq) < TUNNELD_WQ_LOW) {
+		s->ready_head = st->ready_next;
+		if (s->ready_head == NULL)
+			s->ready_tail = NULL;
+		st->in_ready = false;
+		if (st->finished || !st->in_table) {
+			stream_unref(st);
+			continue;
+		}
+		pthread_mutex_lock(&st->mtx);
+		n = tbuf_len(&st->req);
+		if ((int64_t)n > st->credit)
+			n = st->credit > 0 ? (size_t)st->credit : 0;
+		if (n > PROTO_MAX_DATA)
+			n = PROTO_MAX_DATA;
+		if (n > 0) {
+			hl = wsframe_header(wh, WS_OP_BINARY, true,
+			    PROTO_HDR_LEN + n, NULL);
+			proto_put_hdr(ph, PROTO_DATA, 0, st->id);
+			if (tbuf_put(&s->wq, wh, hl) != 0 ||
+			    tbuf_put(&s->wq, ph, sizeof(ph)) != 0 ||
+			    tbuf_put(&s->wq, tbuf_ptr(&st->req), n) != 0)
+				fatalx("write queue over its ceiling");
+			tbuf_consume(&st->req, n);
+			st->credit -= (int64_t)n;
+			if (st->upload_wait)
+				stream_wake_locked(st);
+		}
+		if (tbuf_len(&st->req) == 0 && st->req_end && !st->end_sent) {
+			tbuf_shrink(&st->req);
+			hl = wsframe_header(wh, WS_OP_BINARY, true,
+			    PROTO_HDR_LEN, NULL);
+			proto_put_hdr(ph, PROTO_END, 0, st->id);
+			(void)tbuf_put(&s->wq, wh, hl);
+			(void)tbuf_put(&s->wq, ph, sizeof(ph));
+			st->end_sent = true;
+		}
+		more = tbuf_len(&st->req) > 0 && st->credit > 0;
+		pthread_mutex_unlock(&st->mtx);
+		/* The response timeout counts from the last upload progress. */
+		if (st->deadline_ms != 0)
+			st->deadline_ms = util_now_ms() +
+			    (uint64_t)cfg.request_timeout * 1000;
+		if (more)
+			session_ready_push(s, st);
+		if (st->end_sent && st->resp_end)
+			session_stream_finish(s, st);
+		stream_unref(st);	/* the ready list's reference */
+	}
+}
+
+static void
+session_ready_push(struct session *s, struct stream *st)
+{
+	if (st->in_ready || st->finished)
+		return;
+	stream_ref(st);
+	st->in_ready = true;
+	st->ready_next = NULL;
+	if (s->ready_tail != NULL)
+		s->ready_tail->ready_next = st;
+	else
+		s->ready_head = st;
+	s->ready_tail = st;
+}
+
+/* A WebSocket frame from the server: never masked. */
+static void
+session_frame(struct session *s, int opcode, const void *p, size_t len)
+{
+	uint8_t	hdr[WS_MAX_HEADER];
+	size_t	hl;
+
+	if (s->closing || s->dead)
+		return;
+	hl = wsframe_header(hdr, opcode, true, len, NULL);
+	if (tbuf_room(&s->wq) < hl + len) {
+		/* The agent does not read: session_output drops it. */
+		s->closing = true;
+		s->overflow = true;
+		return;
+	}
+	(void)tbuf_put(&s->wq, hdr, hl);
+	(void)tbuf_put(&s->wq, p, len);
+}
+
+static void
+session_send_msg(struct session *s, struct tbuf *b)
+{
+	session_frame(s, WS_OP_BINARY, tbuf_ptr(b), tbuf_len(b));
+	tbuf_reset(b);
+}
+
+static void
+session_send_reset(struct session *s, uint32_t id, uint32_t code,
+    const char *why)
+{
+	struct tbuf	b;
+
+	tbuf_init(&b, PROTO_HDR_LEN + 4 + PROTO_MAX_REASON);
+	if (proto_encode_reset(&b, id, code, why) == 0)
+		session_send_msg(s, &b);
+	tbuf_free(&b);
+}
+
+static void
+session_goaway(struct session *s, int code, const char *why)
+{
+	struct tbuf	b;
+
+	tbuf_init(&b, 1024);
+	if (proto_encode_goaway(&b, code, why) == 0)
+		session_send_msg(s, &b);
+	tbuf_free(&b);
+}
+
+/* News from the MHD side of a stream. */
+static void
+session_stream_news(struct stream *st)
+{
+	struct session	*s = st->sess;
+	struct tbuf	 b;
+	uint64_t	 consumed;
+	bool		 cancel, upload;
+
+	pthread_mutex_lock(&st->mtx);
+	st->in_inbox = false;
+	cancel = st->cancel;
+	consumed = st->consumed;
+	st->consumed = 0;
+	upload = tbuf_len(&st->req) > 0 || (st->req_end && !st->end_sent);
+	pthread_mutex_unlock(&st->mtx);
+
+	if (st->finished)
+		return;
+	if (!st->open_sent) {
+		if (cancel) {
+			st->finished = true;
+			return;
+		}
+		if (s->dead || !s->ready) {
+			session_stream_fail(st, 502, "The agent disconnected.");
+			st->finished = true;
+			return;
+		}
+		session_stream_open(s, st);
+		if (st->finished)
+			return;
+	}
+	if (cancel) {
+		if (!(st->end_sent && st->resp_end))
+			session_send_reset(s, st->id, PROTO_RESET_CANCEL,
+			    "caller went away");
+		session_stream_finish(s, st);
+		return;
+	}
+	if (consumed > 0 && !st->resp_end) {
+		tbuf_init(&b, 64);
+		if (proto_encode_window(&b, st->id, (uint32_t)consumed) == 0)
+			session_send_msg(s, &b);
+		tbuf_free(&b);
+		st->recv_left += (int64_t)consumed;
+	}
+	if (upload)
+		session_ready_push(s, st);
+}
+
+static void
+session_stream_open(struct session *s, struct stream *st)
+{
+	struct tbuf	b;
+	int		r;
+
+	tbuf_init(&b, PROTO_MAX_MSG);
+	pthread_mutex_lock(&st->mtx);
+	r = proto_encode_open(&b, st->id, &st->open);
+	proto_head_clear(&st->open);
+	pthread_mutex_unlock(&st->mtx);
+	if (r != 0) {
+		tbuf_free(&b);
+		session_stream_fail(st, 431, "The request head is too large "
+		    "for the tunnel.");
+		st->finished = true;
+		return;
+	}
+	session_send_msg(s, &b);
+	tbuf_free(&b);
+	st->open_sent = true;
+	st->credit = s->peer_window;
+	st->recv_left = PROTO_DEFAULT_WINDOW;
+	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
+	    (uint64_t)cfg.request_timeout * 1000 : 0;
+	session_tab_insert(s, st);
+}
+
+/* Give the MHD side an answer if it has none; caller does not hold mtx. */
+static void
+session_stream_fail(struct stream *st, int status, const char *text)
+{
+	pthread_mutex_lock(&st->mtx);
+	if (!st->have_resp && st->err_status == 0) {
+		st->err_status = status;
+		st->err_text = text;
+	} else if (!st->resp_end)
+		st->resp_reset = true;
+	stream_wake_locked(st);
+	pthread_mutex_unlock(&st->mtx);
+}
+
+static void
+session_stream_finish(struct session *s, struct stream *st)
+{
+	st->finished = true;
+	if (st->in_table)
+		session_tab_remove(s, st);	/* drops the table's ref */
+}
+
+static void
+loop_tick(uint64_t now)
+{
+	struct session	*s, *next;
+	struct stream	*st, *snext;
+	uint64_t	 hb = (uint64_t)cfg.heartbeat_interval * 1000;
+	size_t		 i;
+
+	for (s = loop.sessions; s != NULL; s = next) {
+		next = s->next;
+		if (!s->ready && now - s->opened_ms > HELLO_TIMEOUT_MS) {
+			session_kill(s, WS_CLOSE_POLICY, "no HELLO");
+			continue;
+		}
+		if (hb > 0 && now - s->last_rx_ms > 3 * hb) {
+			session_kill(s, WS_CLOSE_GOING_AWAY,
+			    "heartbeat timeout");
+			continue;
+		}
+		if (hb > 0 && now - s->last_ping_ms >= hb) {
+			s->last_ping_ms = now;
+			session_frame(s, WS_OP_PING, "tunneld", 7);
+		}
+		for (i = 0; i < s->tabsize; i++) {
+			for (st = s->tab[i]; st != NULL; st = snext) {
+				snext = st->tab_next;
+				if (st->deadline_ms == 0 || now < st->deadline_ms)
+					continue;
+				session_send_reset(s, st->id,
+				    PROTO_RESET_TIMEOUT, "no response in time");
+				session_stream_fail(st, 504, "The local service "
+				    "did not answer in time.");
+				session_stream_finish(s, st);
+			}
+		}
+		session_output(s);
+	}
+}
+
+/* The stream table: chained hash by id, grown as needed. */
+static struct stream *
+session_lookup(struct session *s, uint32_t id)
+{
+	struct stream	*st;
+
+	if (s->tabsize == 0)
+		return NULL;
+	for (st = s->tab[id & (s->tabsize - 1)]; st != NULL; st = st->tab_next)
+		if (st->id == id)
+			return st;
+	return NULL;
+}
+
+static void
+session_tab_insert(struct session *s, struct stream *st)
+{
+	struct stream	**ntab, *p, *next;
+	size_t		  nsize, i;
+
+	if (s->tabused >= s->tabsize) {
+		nsize = s->tabsize ? s->tabsize * 2 : 8;
+		ntab = xcalloc(nsize, sizeof(*ntab));
+		for (i = 0; i < s->tabsize; i++) {
+			for (p = s->tab[i]; p != NULL; p = next) {
+				next = p->tab_next;
+				p->tab_next = ntab[p->id & (nsize - 1)];
+				ntab[p->id & (nsize - 1)] = p;
+			}
+		}
+		free(s->tab);
+		s->tab = ntab;
+		s->tabsize = nsize;
+	}
+	stream_ref(st);
+	st->tab_next = s->tab[st->id & (s->tabsize - 1)];
+	s->tab[st->id & (s->tabsize - 1)] = st;
+	st->in_table = true;
+	s->tabused++;
+}
+
+static void
+session_tab_remove(struct session *s, struct stream *st)
+{
+	struct stream	**pp;
+
+	for (pp = &s->tab[st->id & (s->tabsize - 1)]; *pp != NULL;
+	    pp = &(*pp)->tab_next) {
+		if (*pp == st) {
+			*pp = st->tab_next;
+			st->in_table = false;
+			s->tabused--;
+			stream_unref(st);
+			return;
+		}
+	}
+}

@@ -1,0 +1,154 @@
+/*
+ * Streams: one public request carried over a session.
+ *
+ * A stream is shared by two sides: the MHD connection (access handler,
+ * content reader, completion callback, on pool threads) and the session
+ * loop.  Each side holds a reference; fields they share are under the
+ * stream's mutex.  The MHD side suspends its connection under that mutex
+ * and the loop resumes it under the same mutex (stream_wake_locked), so a
+ * wake-up is never lost.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "httphdr.h"
+#include "log.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+struct stream *
+stream_new(struct session *s, const char *tunnel_id)
+{
+	struct stream	*st = xcalloc(1, sizeof(*st));
+
+	atomic_init(&st->refs, 1);
+	pthread_mutex_init(&st->mtx, NULL);
+	session_ref(s);
+	st->sess = s;
+	/* Odd ids, increasing: 1, 3, 5 ... */
+	st->id = atomic_fetch_add(&s->next_id, 2);
+	st->started_ms = util_now_ms();
+	util_strlcpy(st->tunnel_id, tunnel_id, sizeof(st->tunnel_id));
+	tbuf_init(&st->req, TUNNELD_REQ_BUF);
+	tbuf_init(&st->body, PROTO_DEFAULT_WINDOW);
+	st->open.content_length = -1;
+	st->resp.content_length = -1;
+	atomic_fetch_add(&s->nstreams, 1);
+	return st;
+}
+
+void
+stream_ref(struct stream *st)
+{
+	atomic_fetch_add(&st->refs, 1);
+}
+
+void
+stream_unref(struct stream *st)
+{
+	if (st == NULL || atomic_fetch_sub(&st->refs, 1) != 1)
+		return;
+	atomic_fetch_sub(&st->sess->nstreams, 1);
+	session_unref(st->sess);
+	proto_head_clear(&st->open);
+	proto_head_clear(&st->resp);
+	tbuf_free(&st->req);
+	tbuf_free(&st->body);
+	pthread_mutex_destroy(&st->mtx);
+	free(st);
+}
+
+/* Resume the MHD connection if we suspended it.  Caller holds st->mtx. */
+void
+stream_wake_locked(struct stream *st)
+{
+	if (st->suspended && st->conn != NULL) {
+		st->suspended = false;
+		st->upload_wait = false;
+		MHD_resume_connection(st->conn);
+	}
+}
+
+/*
+ * The content reader, on an MHD pool thread: hand out what the agent has
+ * sent, or suspend until the loop has more.
+ */
+ssize_t
+stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream	*st = cls;
+	size_t		 n;
+	ssize_t		 ret;
+
+	pthread_mutex_lock(&st->mtx);
+	if ((n = tbuf_len(&st->body)) > 0) {
+		if (n > max)
+			n = max;
+		memcpy(buf, tbuf_ptr(&st->body), n);
+		tbuf_consume(&st->body, n);
+		st->consumed += n;
+		/* Credit back in batches, or when drained. */
+		if (st->consumed >= PROTO_DEFAULT_WINDOW / 4 ||
+		    tbuf_len(&st->body) == 0)
+			loop_notify_locked(st);
+		if (tbuf_len(&st->body) == 0)
+			tbuf_shrink(&st->body);
+		metrics_add(M_BYTES_OUT, n);
+		ret = (ssize_t)n;
+	} else if (st->resp_end)
+		ret = MHD_CONTENT_READER_END_OF_STREAM;
+	else if (st->resp_reset || st->conn == NULL)
+		ret = MHD_CONTENT_READER_END_WITH_ERROR;
+	else {
+		st->suspended = true;
+		MHD_suspend_connection(st->conn);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&st->mtx);
+	return ret;
+}
+
+void
+stream_reader_free(void *cls)
+{
+	stream_unref(cls);
+}
+
+/*
+ * Build the MHD response for the agent's response head.  Caller holds
+ * st->mtx and st->have_resp is set.
+ */
+struct MHD_Response *
+stream_response_locked(struct stream *st)
+{
+	struct MHD_Response	*r;
+	const struct proto_header *h;
+	const char		*conn_hdr;
+	uint64_t		 size;
+	size_t			 i;
+
+	size = st->resp.content_length >= 0 ?
+	    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
+	r = MHD_create_response_from_callback(size, 64 * 1024, stream_reader,
+	    st, stream_reader_free);
+	if (r == NULL)
+		return NULL;
+	stream_ref(st);		/* the response's reference */
+	conn_hdr = proto_head_get(&st->resp, "Connection");
+	for (i = 0; i < st->resp.nhdrs; i++) {
+		h = &st->resp.hdrs[i];
+		if (!httphdr_valid_name(h->name) ||
+		    !httphdr_valid_value(h->value, strlen(h->value)))
+			continue;
+		if (httphdr_hop_by_hop(h->name, conn_hdr) ||
+		    strcasecmp(h->name, "Content-Length") == 0)
+			continue;
+		if (MHD_add_response_header(r, h->name, h->value) != MHD_YES)
+			log_debug("stream %u: header %s refused", st->id,
+			    h->name);
+	}
+	return r;
+}

@@ -1,0 +1,241 @@
+/*
+ * tunneld: a self-hosted tunnel server.
+ *
+ * The main thread parses the configuration, opens the listener, starts the
+ * session loop and libmicrohttpd's thread pool, then waits for signals and
+ * runs the periodic cleanup.  SIGTERM drains: no new connections, in-flight
+ * requests get drain_timeout to finish, agents get GOAWAY, exit 0.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+
+#include "log.h"
+#include "tunerr.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+struct config		 cfg;
+struct MHD_Daemon	*tunneld_mhd;
+atomic_bool		 tunneld_draining;
+atomic_int		 tunneld_inflight;
+static char		*tunneld_base;
+
+static int	 tunneld_listen(const char *, int *);
+static void	 tunneld_mhd_log(void *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
+static void	 tunneld_write_port(int);
+static void	 tunneld_drain(int);
+
+const char *
+tunneld_public_base(void)
+{
+	return tunneld_base != NULL ? tunneld_base : "http://localhost:8080";
+}
+
+static void
+tunneld_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char	 buf[512];
+	size_t	 n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_debug("libmicrohttpd: %s", buf);
+}
+
+static int
+tunneld_listen(const char *spec, int *portp)
+{
+	struct addrinfo		 hints, *res = NULL, *ai;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sl = sizeof(ss);
+	char			 host[256], port[8];
+	int			 fd = -1, one = 1, p, r;
+
+	if (util_split_hostport(spec, host, sizeof(host), &p) != 0)
+		fatalx("listen: '%s' is not HOST:PORT", spec);
+	snprintf(port, sizeof(port), "%d", p);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((r = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0)
+		fatalx("listen: %s: %s", spec, gai_strerror(r));
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol);
+		if (fd == -1)
+			continue;
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+		    sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, 1024) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd == -1)
+		fatal("listen: %s", spec);
+	freeaddrinfo(res);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+		*portp = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	return fd;
+}
+
+static void
+tunneld_write_port(int port)
+{
+	char	*tmp;
+	FILE	*f;
+
+	if (cfg.port_file == NULL)
+		return;
+	xasprintf(&tmp, "%s.tmp", cfg.port_file);
+	if ((f = fopen(tmp, "w")) == NULL || fprintf(f, "%d\n", port) < 0 ||
+	    fclose(f) != 0 || rename(tmp, cfg.port_file) != 0)
+		fatal("port_file %s", cfg.port_file);
+	free(tmp);
+}
+
+/* SIGTERM: finish what is in flight, then stop. */
+static void
+tunneld_drain(int listen_fd)
+{
+	uint64_t	deadline;
+	MHD_socket	fd;
+
+	atomic_store(&tunneld_draining, true);
+	log_info("draining: %d requests in flight",
+	    atomic_load(&tunneld_inflight));
+	if ((fd = MHD_quiesce_daemon(tunneld_mhd)) != MHD_INVALID_SOCKET)
+		close(fd);
+	deadline = util_now_ms() + (uint64_t)cfg.drain_timeout * 1000;
+	while (atomic_load(&tunneld_inflight) > 0 && util_now_ms() < deadline) {
+		struct timespec	ts = { 0, 50 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&tunneld_inflight) > 0)
+		log_warn("drain: %d requests cut short",
+		    atomic_load(&tunneld_inflight));
+	loop_stop();		/* fails and resumes what is left */
+	MHD_stop_daemon(tunneld_mhd);
+	tunneld_mhd = NULL;
+	(void)listen_fd;
+}
+
+int
+main(int argc, char **argv)
+{
+	sigset_t	 set;
+	siginfo_t	 si;
+	struct timespec	 ts = { 1, 0 };
+	char		 host[256];
+	int		 lfd, port = 0, sig, hp;
+	unsigned int	 flags;
+	uint64_t	 last_clean;
+
+	log_init("tunneld", LOG_LEVEL_INFO);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (gnutls_global_init() != 0)
+		fatalx("gnutls_global_init failed");
+	config_defaults(&cfg);
+	if (config_load(&cfg, argc, argv) != 0)
+		exit(1);
+	log_set_level((enum log_level)cfg.log_level);
+	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
+		log_warn("tls_cert/tls_key: TLS is not supported by this "
+		    "version yet; serving plain HTTP");
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* every thread inherits */
+	signal(SIGPIPE, SIG_IGN);
+
+	lfd = tunneld_listen(cfg.listen, &port);
+	if (cfg.public_url != NULL)
+		tunneld_base = xstrdup(cfg.public_url);
+	else {
+		(void)util_split_hostport(cfg.listen, host, sizeof(host), &hp);
+		if (*host == '\0' || strcmp(host, "0.0.0.0") == 0 ||
+		    strcmp(host, "::") == 0)
+			util_strlcpy(host, "localhost", sizeof(host));
+		xasprintf(&tunneld_base, strchr(host, ':') ?
+		    "http://[%s]:%d" : "http://%s:%d", host, port);
+	}
+	registry_init();
+	if (state_load() != 0)
+		exit(1);
+	if (config_ensure_key(&cfg) != 0)
+		exit(1);
+	if (loop_start() != 0)
+		fatal("session loop");
+
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+	    MHD_USE_ERROR_LOG;
+	tunneld_mhd = MHD_start_daemon(flags, 0, NULL, NULL,
+	    http_handler, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, lfd,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
+	    cfg.threads : 1),
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
+	    64 * 1024),
+	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, tunneld_mhd_log, NULL,
+	    MHD_OPTION_END);
+	if (tunneld_mhd == NULL)
+		fatalx("cannot start the HTTP server on %s", cfg.listen);
+	tunneld_write_port(port);
+	log_info("tunneld %s listening on %s (port %d), %d threads, state in "
+	    "%s", PACKAGE_VERSION, cfg.listen, port, cfg.threads,
+	    cfg.state_dir);
+
+	last_clean = util_now_ms();
+	for (;;) {
+		sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGHUP)
+			log_info("SIGHUP: reloading is not supported yet; "
+			    "restart to apply changes");
+		if (util_now_ms() - last_clean >=
+		    (uint64_t)cfg.cleanup_interval * 1000) {
+			last_clean = util_now_ms();
+			registry_cleanup();
+		}
+	}
+	log_info("%s: shutting down", strsignal(sig));
+	tunneld_drain(lfd);
+	registry_lock();
+	(void)state_save_locked();
+	registry_unlock();
+	registry_free();
+	config_free(&cfg);
+	free(tunneld_base);
+	gnutls_global_deinit();
+	log_info("bye");
+	return 0;
+}

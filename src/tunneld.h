@@ -1,0 +1,304 @@
+/*
+ * tunneld: the server.  One private header, prototypes grouped by file.
+ *
+ * Threads: libmicrohttpd's pool runs the access handlers; one session loop
+ * (session.c) owns every agent WebSocket and every stream's protocol state.
+ * A public request becomes a stream handed to the loop through its inbox
+ * (mutex + eventfd) while its MHD connection is suspended; no pool thread
+ * ever waits on a tunnel.  Data between the two sides of a stream crosses
+ * under the stream's own mutex.
+ */
+#ifndef TUNNELD_H
+#define TUNNELD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <microhttpd.h>
+
+#include "proto.h"
+#include "tbuf.h"
+#include "util.h"
+#include "wsframe.h"
+
+#define TUNNELD_MIN_KEY		16
+#define TUNNELD_ID_LEN		64		/* buffer for an id + NUL */
+#define TUNNELD_RANDOM_ID	10		/* random ids: 10 of [a-z0-9] */
+#define TUNNELD_TOKEN_LEN	43		/* auth_token characters */
+#define TUNNELD_MAX_API_BODY	(64 * 1024)
+#define TUNNELD_REQ_BUF		(256 * 1024)	/* upload bytes per stream */
+#define TUNNELD_WQ_LOW		(256 * 1024)	/* produce DATA below this */
+#define TUNNELD_WQ_MAX		(32 * 1024 * 1024)
+#define TUNNELD_MAX_WS_FRAME	(PROTO_MAX_MSG)
+
+/* An API key as configured: its name and SHA-256 (never the key itself). */
+struct apikey {
+	char		 name[64];
+	char		 hash[UTIL_SHA256_HEX];
+	bool		 admin;
+};
+
+struct config {
+	char		*config_file;
+	char		*listen;
+	char		*public_url;
+	char		*domain;
+	struct apikey	*keys;
+	size_t		 nkeys;
+	char		*api_key_file;
+	char		*tls_cert;
+	char		*tls_key;
+	int		 request_timeout;
+	int		 max_tunnels;
+	int		 max_header_size;
+	long long	 max_body_size;
+	int		 max_streams;
+	int		 heartbeat_interval;
+	int		 idle_timeout;
+	int		 cleanup_interval;
+	int		 rate_limit;
+	struct cidr	*trusted;
+	size_t		 ntrusted;
+	char		*tcp_ports;
+	char		*state_dir;
+	char		*metrics_listen;
+	int		 log_level;
+	int		 threads;
+	char		*port_file;
+	int		 drain_timeout;
+	bool		 generated_key;		/* made on first start */
+};
+
+/* A tunnel: what the registry and the state file hold. */
+struct tunnel {
+	char		 id[TUNNELD_ID_LEN];
+	char		 owner[64];		/* API key name */
+	char		 token_hash[UTIL_SHA256_HEX];
+	char		 type[8];
+	int		 local_port;
+	bool		 named;			/* requested by name: reserved */
+	int64_t		 created_at;
+	int64_t		 last_active;
+	int64_t		 disconnected_at;	/* 0 while an agent is on */
+	char		*metadata;		/* JSON text, may be NULL */
+	struct session	*session;		/* connected agent, or NULL */
+	uint64_t	 requests;
+	struct tunnel	*next;			/* hash chain */
+};
+
+struct loop;
+
+/* One agent WebSocket. */
+struct session {
+	atomic_int		 refs;
+	struct loop		*loop;
+	char			 tunnel_id[TUNNELD_ID_LEN];
+	char			 peer[64];
+	int			 fd;
+	struct MHD_UpgradeResponseHandle *urh;
+	struct wsframe_dec	 dec;
+	struct tbuf		 msg;		/* message being reassembled */
+	int			 msg_opcode;
+	struct tbuf		 wq;		/* bytes waiting for the socket */
+	bool			 want_out;	/* EPOLLOUT armed */
+	bool			 ready;		/* agent's HELLO received */
+	bool			 closing;	/* close frame sent or asked */
+	bool			 dead;		/* loop dropped it */
+	bool			 rx_paused;	/* global memory cap */
+	bool			 overflow;	/* write queue over its ceiling */
+	uint32_t		 peer_window;
+	atomic_uint		 next_id;
+	atomic_int		 nstreams;
+	uint64_t		 last_rx_ms;
+	uint64_t		 last_ping_ms;
+	uint64_t		 opened_ms;
+	/* loop private */
+	struct stream		**tab;		/* open-addressed by id */
+	size_t			 tabsize;
+	size_t			 tabused;
+	struct stream		*ready_head;	/* streams with data to send */
+	struct stream		*ready_tail;
+	struct session		*next;		/* loop's list */
+	struct session		*inbox_next;
+	struct session		*kick_next;
+	int			 kick_code;
+	int			 close_code;
+	char			 close_reason[64];
+	uint8_t			*extra_in;
+	size_t			 extra_len;
+};
+
+/* One public request (or later, connection) carried over a session. */
+struct stream {
+	atomic_int		 refs;
+	pthread_mutex_t		 mtx;
+	uint32_t		 id;
+	struct session		*sess;
+	struct MHD_Connection	*conn;		/* NULL once MHD is done */
+	uint64_t		 started_ms;
+	char			 tunnel_id[TUNNELD_ID_LEN];
+	/* from the MHD side, under mtx */
+	struct proto_head	 open;		/* request head to send */
+	struct tbuf		 req;		/* upload bytes to send */
+	bool			 req_end;
+	bool			 cancel;	/* caller gone or done */
+	uint64_t		 consumed;	/* response bytes to credit */
+	bool			 suspended;	/* we suspended conn */
+	bool			 in_inbox;
+	bool			 upload_wait;	/* suspended for req room */
+	/* from the loop, under mtx */
+	struct proto_head	 resp;
+	bool			 have_resp;
+	int			 err_status;	/* 502, 504 ... page */
+	const char		*err_text;
+	struct tbuf		 body;		/* response bytes for MHD */
+	bool			 resp_end;
+	bool			 resp_reset;
+	/* loop private */
+	bool			 open_sent;
+	bool			 end_sent;
+	bool			 in_table;
+	bool			 in_ready;
+	bool			 finished;
+	int64_t			 credit;	/* we may send this much */
+	int64_t			 recv_left;	/* peer may send this much */
+	uint64_t		 deadline_ms;
+	struct stream		*ready_next;
+	struct stream		*inbox_next;
+	struct stream		*tab_next;
+};
+
+/* Per-request context of the MHD side. */
+enum preq_kind {
+	PREQ_NEW = 0,
+	PREQ_LOCAL,		/* answered by tunneld itself */
+	PREQ_PROXY,		/* carried over a stream */
+	PREQ_UPGRADE		/* agent connect */
+};
+
+struct preq {
+	enum preq_kind		 kind;
+	bool			 started;
+	char			*uri;		/* raw request target */
+	struct tbuf		 body;		/* API bodies */
+	bool			 too_big;
+	int			 status;	/* an answer decided early */
+	char			*answer;
+	const char		*answer_type;
+	struct stream		*st;
+	uint64_t		 started_ms;
+	char			 tunnel_id[TUNNELD_ID_LEN];
+};
+
+/* tunneld.c */
+extern struct config	 cfg;
+extern struct MHD_Daemon *tunneld_mhd;
+extern atomic_bool	 tunneld_draining;
+extern atomic_int	 tunneld_inflight;
+const char	*tunneld_public_base(void);
+
+/* config.c */
+void		 config_defaults(struct config *);
+int		 config_load(struct config *, int, char **);
+void		 config_free(struct config *);
+void		 config_usage(FILE *);
+int		 config_add_key(struct config *, const char *, bool, char *,
+		    size_t);
+int		 config_ensure_key(struct config *);
+
+/* keys.c */
+const struct apikey *keys_check(const char *);
+const struct apikey *keys_from_request(struct MHD_Connection *);
+
+/* http.c */
+enum MHD_Result	 http_handler(void *, struct MHD_Connection *, const char *,
+		    const char *, const char *, const char *, size_t *,
+		    void **);
+void		*http_uri_log(void *, const char *, struct MHD_Connection *);
+void		 http_completed(void *, struct MHD_Connection *, void **,
+		    enum MHD_RequestTerminationCode);
+enum MHD_Result	 http_send(struct MHD_Connection *, int, const char *,
+		    const char *);
+enum MHD_Result	 http_send_json_error(struct MHD_Connection *, int,
+		    const char *);
+enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
+		    const char *);
+const char	*http_header(struct MHD_Connection *, const char *);
+bool		 http_reserved(const char *);
+void		 preq_free(struct preq *);
+
+/* api.c */
+enum MHD_Result	 api_dispatch(struct MHD_Connection *, struct preq *,
+		    const char *, const char *);
+
+/* proxy.c */
+enum MHD_Result	 proxy_start(struct MHD_Connection *, struct preq *,
+		    const char *, const char *, const char *, bool);
+enum MHD_Result	 proxy_continue(struct MHD_Connection *, struct preq *,
+		    const char *, size_t *);
+
+/* upgrade.c */
+enum MHD_Result	 upgrade_connect(struct MHD_Connection *, struct preq *,
+		    const char *);
+
+/* session.c */
+int		 loop_start(void);
+void		 loop_stop(void);
+void		 loop_add_session(struct session *);
+void		 loop_notify_locked(struct stream *);
+void		 loop_kick(struct session *, int, const char *);
+struct session	*session_new(const char *, const char *);
+void		 session_ref(struct session *);
+void		 session_unref(struct session *);
+int		 session_count(void);
+
+/* stream.c */
+struct stream	*stream_new(struct session *, const char *);
+void		 stream_ref(struct stream *);
+void		 stream_unref(struct stream *);
+ssize_t		 stream_reader(void *, uint64_t, char *, size_t);
+void		 stream_reader_free(void *);
+void		 stream_wake_locked(struct stream *);
+struct MHD_Response *stream_response_locked(struct stream *);
+
+/* registry.c */
+void		 registry_init(void);
+void		 registry_free(void);
+void		 registry_lock(void);
+void		 registry_unlock(void);
+struct tunnel	*registry_find_locked(const char *);
+int		 registry_add_locked(struct tunnel *);
+void		 registry_remove_locked(struct tunnel *);
+size_t		 registry_count_locked(void);
+size_t		 registry_count_owner_locked(const char *);
+void		 registry_foreach_locked(void (*)(struct tunnel *, void *),
+		    void *);
+struct tunnel	*tunnel_new(const char *, const char *);
+char		*tunnel_url(const struct tunnel *, const char *);
+void		 tunnel_free(struct tunnel *);
+int		 registry_session(const char *, struct session **);
+int		 registry_attach(struct session *, char **);
+void		 registry_detach(struct session *);
+void		 registry_cleanup(void);
+bool		 registry_check_token(const char *, const char *);
+
+/* state.c */
+int		 state_load(void);
+int		 state_save_locked(void);
+
+/* metrics.c */
+enum metric_counter {
+	M_REQ_1XX, M_REQ_2XX, M_REQ_3XX, M_REQ_4XX, M_REQ_5XX,
+	M_BYTES_IN, M_BYTES_OUT, M_AGENT_CONNECTS, M_API_REQUESTS,
+	M_COUNT
+};
+void		 metrics_add(enum metric_counter, uint64_t);
+void		 metrics_request_done(int, uint64_t);
+char		*metrics_render(void);
+
+#endif

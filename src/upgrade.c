@@ -1,0 +1,121 @@
+/*
+ * The agent's connect request: authenticated by the tunnel's token before
+ * anything is upgraded, then the socket is handed to the session loop.
+ * The upgrade handler runs on an MHD pool thread: it only copies and
+ * queues, never blocks, and never closes the socket.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "tunneld.h"
+#include "xmalloc.h"
+
+static void	upgrade_done(void *, struct MHD_Connection *, void *,
+		    const char *, size_t, MHD_socket,
+		    struct MHD_UpgradeResponseHandle *);
+static bool	upgrade_has_token(const char *, const char *);
+
+/* Is `token` one of the comma-separated tokens of `list`? */
+static bool
+upgrade_has_token(const char *list, const char *token)
+{
+	size_t		 n = strlen(token);
+	const char	*p = list;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' ||
+		    p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+static void
+upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
+    const char *extra_in, size_t extra_in_size, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	struct preq			*pr = req_cls;
+	struct session			*s;
+	const union MHD_ConnectionInfo	*ci;
+	char				 peer[64] = "?";
+	int				 one = 1, fl;
+
+	/* MHD turns Nagle back on before the hand-over: undo that. */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		(void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
+	if ((fl = fcntl(sock, F_GETFL)) != -1)
+		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		(void)util_sockaddr_str(ci->client_addr, peer, sizeof(peer));
+	s = session_new(pr->tunnel_id, peer);
+	s->fd = sock;
+	s->urh = urh;
+	if (extra_in_size > 0) {
+		s->extra_in = xmalloc(extra_in_size);
+		memcpy(s->extra_in, extra_in, extra_in_size);
+		s->extra_len = extra_in_size;
+	}
+	loop_add_session(s);	/* the loop's reference now */
+}
+
+/* Second handler call of GET /api/tunnel/connect/{id}. */
+enum MHD_Result
+upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
+{
+	struct MHD_Response	*r;
+	const char		*auth, *key, *v;
+	char			 accept[64];
+	enum MHD_Result		 ret;
+
+	if (strcmp(method, "GET") != 0)
+		return http_send_json_error(c, 405, "method not allowed");
+	auth = http_header(c, "Authorization");
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 ||
+	    !util_valid_name(pr->tunnel_id) ||
+	    !registry_check_token(pr->tunnel_id, auth + 7)) {
+		log_info("tunnel %s: connect refused: bad or missing token",
+		    util_valid_name(pr->tunnel_id) ? pr->tunnel_id : "?");
+		return http_send_json_error(c, 401,
+		    "missing or wrong tunnel token");
+	}
+	if ((v = http_header(c, "X-Tunnel-Protocol")) != NULL &&
+	    strcmp(v, "1") != 0)
+		return http_send_json_error(c, 400,
+		    "unsupported tunnel protocol version");
+	if ((v = http_header(c, "Upgrade")) == NULL ||
+	    !upgrade_has_token(v, "websocket") ||
+	    (v = http_header(c, "Connection")) == NULL ||
+	    !upgrade_has_token(v, "upgrade") ||
+	    (v = http_header(c, "Sec-WebSocket-Version")) == NULL ||
+	    strcmp(v, "13") != 0 ||
+	    (key = http_header(c, "Sec-WebSocket-Key")) == NULL ||
+	    !wsframe_valid_key(key) ||
+	    wsframe_accept_key(key, accept, sizeof(accept)) != 0)
+		return http_send_json_error(c, 400,
+		    "a WebSocket upgrade is expected here");
+	if (atomic_load(&tunneld_draining))
+		return http_send_json_error(c, 503, "server shutting down");
+	r = MHD_create_response_for_upgrade(upgrade_done, NULL);
+	if (r == NULL)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+	ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
