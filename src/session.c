@@ -54,6 +54,7 @@ static void	 session_input(struct session *, uint8_t *, size_t);
 static int	 session_message(struct session *, const uint8_t *, size_t);
 static int	 session_hello(struct session *, struct proto_msg *);
 static void	 session_kill(struct session *, int, const char *);
+static void	 session_rx_pause(struct session *, bool);
 static void	 session_output(struct session *);
 static int	 session_flush(struct session *);
 static void	 session_pump(struct session *);
@@ -362,6 +363,11 @@ session_io(struct session *s, uint32_t events)
 		session_kill(s, 0, "write error");
 		goto out;
 	}
+	if ((events & EPOLLIN) && atomic_load(&tunneld_buffered) >
+	    TUNNELD_MEM_CAP) {
+		session_rx_pause(s, true);
+		goto out;
+	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
 		for (rounds = 0; rounds < 16 && !s->dead; rounds++) {
 			n = recv(s->fd, loop.rbuf, sizeof(loop.rbuf),
@@ -506,6 +512,7 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			session_stream_finish(s, st);
 			break;
 		}
+		atomic_fetch_add(&tunneld_buffered, (long long)m.len);
 		metrics_add(M_BYTES_IN, m.len);
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
@@ -691,7 +698,8 @@ session_flush(struct session *s)
 		tbuf_shrink(&s->wq);
 	want = tbuf_len(&s->wq) > 0;
 	if (want != s->want_out && s->fd != -1 && !s->dead) {
-		ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+		ev.events = (s->rx_paused ? 0 : EPOLLIN | EPOLLRDHUP) |
+	    (want ? EPOLLOUT : 0);
 		ev.data.ptr = s;
 		epoll_ctl(loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
 		s->want_out = want;
@@ -926,6 +934,29 @@ session_stream_finish(struct session *s, struct stream *st)
 		session_tab_remove(s, st);	/* drops the table's ref */
 }
 
+/*
+ * Past the global cap on buffered response bytes, stop reading from agents
+ * (TCP pushes back on them) until the callers have drained half of it.
+ */
+static void
+session_rx_pause(struct session *s, bool pause)
+{
+	struct epoll_event	ev;
+
+	if (s->rx_paused == pause || s->dead)
+		return;
+	s->rx_paused = pause;
+	ev.events = (pause ? 0 : EPOLLIN | EPOLLRDHUP) |
+	    (s->want_out ? EPOLLOUT : 0);
+	ev.data.ptr = s;
+	epoll_ctl(loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
+	if (pause)
+		log_warn("session %s: over the memory cap, not reading",
+		    s->tunnel_id);
+	else
+		s->last_rx_ms = util_now_ms();	/* paused is not dead */
+}
+
 static void
 loop_tick(uint64_t now)
 {
@@ -940,7 +971,10 @@ loop_tick(uint64_t now)
 			session_kill(s, WS_CLOSE_POLICY, "no HELLO");
 			continue;
 		}
-		if (hb > 0 && now - s->last_rx_ms > 3 * hb) {
+		if (s->rx_paused && atomic_load(&tunneld_buffered) <
+		    TUNNELD_MEM_CAP / 2)
+			session_rx_pause(s, false);
+		if (hb > 0 && now - s->last_rx_ms > 3 * hb && !s->rx_paused) {
 			session_kill(s, WS_CLOSE_GOING_AWAY,
 			    "heartbeat timeout");
 			continue;

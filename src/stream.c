@@ -53,6 +53,7 @@ stream_unref(struct stream *st)
 		return;
 	atomic_fetch_sub(&st->sess->nstreams, 1);
 	session_unref(st->sess);
+	atomic_fetch_sub(&tunneld_buffered, (long long)tbuf_len(&st->body));
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
 	tbuf_free(&st->req);
@@ -89,6 +90,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			n = max;
 		memcpy(buf, tbuf_ptr(&st->body), n);
 		tbuf_consume(&st->body, n);
+		atomic_fetch_sub(&tunneld_buffered, (long long)n);
 		st->consumed += n;
 		/* Credit back in batches, or when drained. */
 		if (st->consumed >= PROTO_DEFAULT_WINDOW / 4 ||

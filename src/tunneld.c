@@ -31,6 +31,7 @@ struct config		 cfg;
 struct MHD_Daemon	*tunneld_mhd;
 atomic_bool		 tunneld_draining;
 atomic_int		 tunneld_inflight;
+atomic_llong		 tunneld_buffered;
 static char		*tunneld_base;
 
 static int	 tunneld_listen(const char *, int *);

@@ -35,6 +35,7 @@
 #define TUNNELD_WQ_LOW		(256 * 1024)	/* produce DATA below this */
 #define TUNNELD_WQ_MAX		(32 * 1024 * 1024)
 #define TUNNELD_MAX_WS_FRAME	(PROTO_MAX_MSG)
+#define TUNNELD_MEM_CAP		(256LL * 1024 * 1024)	/* all buffered bodies */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -200,6 +201,7 @@ extern struct config	 cfg;
 extern struct MHD_Daemon *tunneld_mhd;
 extern atomic_bool	 tunneld_draining;
 extern atomic_int	 tunneld_inflight;
+extern atomic_llong	 tunneld_buffered;	/* response bytes held */
 const char	*tunneld_public_base(void);
 
 /* config.c */
