@@ -602,3 +602,52 @@ config_ensure_key(struct config *c)
 	free(path);
 	return 0;
 }
+
+/*
+ * SIGHUP: read everything again; keys, limits, trusted proxies and the log
+ * level take effect at once, tunnels stay up.  A config that does not load
+ * is refused and the running one kept.  The listener and state_dir need a
+ * restart.
+ */
+void
+config_reload(int argc, char **argv)
+{
+	struct config	 n;
+	struct apikey	*oldkeys;
+	struct cidr	*oldtrusted;
+
+	config_defaults(&n);
+	if (config_load(&n, argc, argv) != 0 || config_ensure_key(&n) != 0) {
+		log_error("reload: the new configuration is refused; keeping "
+		    "the running one");
+		config_free(&n);
+		return;
+	}
+	if (strcmp(n.listen, cfg.listen) != 0 ||
+	    strcmp(n.state_dir, cfg.state_dir) != 0)
+		log_warn("reload: listen and state_dir change only on restart");
+	pthread_rwlock_wrlock(&cfg_lock);
+	oldkeys = cfg.keys;
+	oldtrusted = cfg.trusted;
+	cfg.keys = n.keys;
+	cfg.nkeys = n.nkeys;
+	cfg.trusted = n.trusted;
+	cfg.ntrusted = n.ntrusted;
+	n.keys = oldkeys;
+	n.trusted = oldtrusted;
+	cfg.request_timeout = n.request_timeout;
+	cfg.max_tunnels = n.max_tunnels;
+	cfg.max_header_size = n.max_header_size;
+	cfg.max_body_size = n.max_body_size;
+	cfg.max_streams = n.max_streams;
+	cfg.heartbeat_interval = n.heartbeat_interval;
+	cfg.idle_timeout = n.idle_timeout;
+	cfg.cleanup_interval = n.cleanup_interval;
+	cfg.rate_limit = n.rate_limit;
+	cfg.drain_timeout = n.drain_timeout;
+	cfg.log_level = n.log_level;
+	pthread_rwlock_unlock(&cfg_lock);
+	log_set_level((enum log_level)cfg.log_level);
+	log_info("reload: %zu keys, limits and log level applied", cfg.nkeys);
+	config_free(&n);
+}

@@ -9,6 +9,8 @@
 
 #include "tunneld.h"
 
+static __thread struct apikey	keys_found;
+
 const struct apikey *
 keys_check(const char *key)
 {
@@ -19,10 +21,16 @@ keys_check(const char *key)
 	if (key == NULL || *key == '\0')
 		return NULL;
 	util_sha256_hex(key, strlen(key), h);
+	pthread_rwlock_rdlock(&cfg_lock);
 	for (i = 0; i < cfg.nkeys; i++) {	/* no early exit */
 		if (util_ct_eq(h, cfg.keys[i].hash, sizeof(h)) && found == NULL)
 			found = &cfg.keys[i];
 	}
+	if (found != NULL) {	/* a copy: a reload may free the array */
+		keys_found = *found;
+		found = &keys_found;
+	}
+	pthread_rwlock_unlock(&cfg_lock);
 	explicit_bzero(h, sizeof(h));
 	return found;
 }

@@ -55,10 +55,12 @@ proxy_trusted(struct MHD_Connection *c, char *addr, size_t len)
 	if (ci == NULL || ci->client_addr == NULL)
 		return false;
 	(void)util_sockaddr_str(ci->client_addr, addr, len);
+	pthread_rwlock_rdlock(&cfg_lock);
 	for (i = 0; i < cfg.ntrusted; i++)
 		if (util_cidr_match(&cfg.trusted[i], ci->client_addr))
-			return true;
-	return false;
+			break;
+	pthread_rwlock_unlock(&cfg_lock);
+	return i < cfg.ntrusted;
 }
 
 static enum MHD_Result

@@ -32,6 +32,7 @@ struct MHD_Daemon	*tunneld_mhd;
 atomic_bool		 tunneld_draining;
 atomic_int		 tunneld_inflight;
 atomic_llong		 tunneld_buffered;
+pthread_rwlock_t	 cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static char		*tunneld_base;
 
 static int	 tunneld_listen(const char *, int *);
@@ -220,8 +221,7 @@ main(int argc, char **argv)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig == SIGHUP)
-			log_info("SIGHUP: reloading is not supported yet; "
-			    "restart to apply changes");
+			config_reload(argc, argv);
 		if (util_now_ms() - last_clean >=
 		    (uint64_t)cfg.cleanup_interval * 1000) {
 			last_clean = util_now_ms();

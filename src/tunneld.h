@@ -202,6 +202,7 @@ extern struct MHD_Daemon *tunneld_mhd;
 extern atomic_bool	 tunneld_draining;
 extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
+extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys and cfg.trusted */
 const char	*tunneld_public_base(void);
 
 /* config.c */
@@ -212,6 +213,7 @@ void		 config_usage(FILE *);
 int		 config_add_key(struct config *, const char *, bool, char *,
 		    size_t);
 int		 config_ensure_key(struct config *);
+void		 config_reload(int, char **);
 
 /* keys.c */
 const struct apikey *keys_check(const char *);
