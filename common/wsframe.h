@@ -71,6 +71,10 @@ struct wsframe_dec {
 	uint32_t	 utf8;		/* TEXT message: UTF-8 validator state */
 };
 
+/*
+ * max_frame and max_msg are inclusive payload ceilings (0 allows only empty
+ * payloads); control frames count against max_frame but not max_msg.
+ */
 void	 wsframe_dec_init(struct wsframe_dec *, enum wsframe_role,
 	    uint64_t max_frame, uint64_t max_msg);
 
