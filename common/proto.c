@@ -1,0 +1,853 @@
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+
+#include "log.h"
+#include "proto.h"
+#include "tunerr.h"
+#include "xmalloc.h"
+
+/* Limits of the JSON messages; PROTOCOL lists them too. */
+#define PROTO_JSON_DEPTH	8
+#define PROTO_JSON_OUT		(JSON_C_TO_STRING_PLAIN | \
+				    JSON_C_TO_STRING_NOSLASHESCAPE)
+#define PROTO_MAX_VERSION	65535
+#define PROTO_MAX_AGENT		128
+#define PROTO_MAX_TUNNEL_ID	128
+#define PROTO_MAX_URL		2048
+#define PROTO_MAX_METHOD	32
+#define PROTO_MAX_PATH		16384
+#define PROTO_MAX_NAME		256
+#define PROTO_MAX_VALUE		65536
+#define PROTO_MIN_STATUS	100
+#define PROTO_MAX_STATUS	999
+
+static int	proto_check_stream(uint8_t, uint32_t);
+static int	proto_parse_json(const uint8_t *, size_t,
+		    struct json_object **);
+static int	proto_json_scan(const uint8_t *, size_t, size_t *);
+static int	proto_json_int(struct json_object *, const char *, bool,
+		    int64_t, int64_t, int64_t *);
+static int	proto_json_str(struct json_object *, const char *, bool,
+		    const char **, size_t *);
+static int	proto_json_text(struct json_object *, const char *, size_t,
+		    bool, char **);
+static int	proto_parse_jmsg(const uint8_t *, size_t, struct proto_msg *);
+static int	proto_parse_window(const uint8_t *, size_t, struct proto_msg *);
+static int	proto_parse_hello(struct json_object *, struct proto_hello *);
+static int	proto_parse_head(struct json_object *, uint8_t,
+		    struct proto_head *);
+static int	proto_parse_headers(struct json_object *, struct proto_head *);
+static int	proto_parse_reset(const uint8_t *, size_t, struct proto_msg *);
+static int	proto_parse_goaway(struct json_object *, struct proto_goaway *);
+static bool	proto_valid_token(const char *, size_t, size_t);
+static bool	proto_valid_path(const char *, size_t);
+static bool	proto_valid_value(const char *, size_t);
+static bool	proto_valid_text(const char *, size_t, size_t);
+static bool	proto_valid_opt(const char *, size_t);
+static int	proto_check_head(uint8_t, uint32_t, const struct proto_head *);
+static int	proto_encode_head(struct tbuf *, uint8_t, uint32_t,
+		    const struct proto_head *);
+static size_t	proto_reason_len(const char *);
+static int	proto_put_msg(struct tbuf *, uint8_t, uint32_t, const void *,
+		    size_t);
+static int	proto_put_json(struct tbuf *, uint8_t, uint32_t,
+		    struct json_object *);
+static struct json_object *proto_jnew(struct json_object *);
+static void	proto_jset(struct json_object *, const char *,
+		    struct json_object *);
+static void	proto_jstr(struct json_object *, const char *, const char *);
+static void	proto_jadd(struct json_object *, const char *);
+static uint32_t	proto_get_u32(const uint8_t *);
+static void	proto_set_u32(uint8_t *, uint32_t);
+
+static const char *const proto_type_names[] = {
+	NULL, "HELLO", "OPEN", "RESPONSE", "DATA", "END", "RESET", "WINDOW",
+	"GOAWAY"
+};
+
+int
+proto_parse(const uint8_t *buf, size_t len, struct proto_msg *m)
+{
+	const uint8_t	*p;
+	size_t		 plen;
+	int		 r;
+
+	memset(m, 0, sizeof(*m));
+	if (len > PROTO_MAX_MSG) {
+		r = TUN_ETOOBIG;
+		goto out;
+	}
+	r = TUN_EPROTO;
+	if (len < PROTO_HDR_LEN)
+		goto out;
+	m->type = buf[0];
+	m->flags = buf[1];
+	m->stream_id = proto_get_u32(buf + 2);
+	p = buf + PROTO_HDR_LEN;
+	plen = len - PROTO_HDR_LEN;
+	if (m->flags != 0 || (r = proto_check_stream(m->type,
+	    m->stream_id)) != 0)
+		goto out;
+
+	/* proto_check_stream() let known types only through. */
+	switch (m->type) {
+	case PROTO_DATA:
+		r = plen == 0 || plen > PROTO_MAX_DATA ? TUN_EPROTO : 0;
+		m->data = p;
+		m->len = plen;
+		break;
+	case PROTO_END:
+		r = plen == 0 ? 0 : TUN_EPROTO;
+		break;
+	case PROTO_RESET:
+		r = proto_parse_reset(p, plen, m);
+		break;
+	case PROTO_WINDOW:
+		r = proto_parse_window(p, plen, m);
+		break;
+	default:
+		r = proto_parse_jmsg(p, plen, m);
+		break;
+	}
+out:
+	if (r != 0)
+		proto_msg_clear(m);
+	return r;
+}
+
+void
+proto_msg_clear(struct proto_msg *m)
+{
+	proto_hello_clear(&m->hello);
+	proto_head_clear(&m->head);
+	free(m->reason);
+	free(m->goaway.reason);
+	memset(m, 0, sizeof(*m));
+}
+
+/* HELLO and GOAWAY belong to the connection, the rest to one stream. */
+static int
+proto_check_stream(uint8_t type, uint32_t id)
+{
+	switch (type) {
+	case PROTO_HELLO:
+	case PROTO_GOAWAY:
+		return id == 0 ? 0 : TUN_EPROTO;
+	case PROTO_OPEN:
+	case PROTO_RESPONSE:
+	case PROTO_DATA:
+	case PROTO_END:
+	case PROTO_RESET:
+	case PROTO_WINDOW:
+		return id != 0 ? 0 : TUN_EPROTO;
+	default:
+		return TUN_EPROTO;
+	}
+}
+
+/* Exactly one JSON object, spanning the whole payload. */
+static int
+proto_parse_json(const uint8_t *p, size_t len, struct json_object **out)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o = NULL;
+	size_t			 nkeys;
+	int			 r = TUN_EPROTO;
+
+	*out = NULL;
+	if ((tok = json_tokener_new_ex(PROTO_JSON_DEPTH)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = json_tokener_parse_ex(tok, (const char *)p, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len ||
+	    !json_object_is_type(o, json_type_object))
+		goto out;
+	if (proto_json_scan(p, len, &nkeys) != 0 ||
+	    nkeys != (size_t)json_object_object_length(o))
+		goto out;
+	*out = o;
+	o = NULL;
+	r = 0;
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return r;
+}
+
+/*
+ * json-c, even in strict mode, takes things RFC 8259 does not, or takes them
+ * quietly: single-quoted strings, "\u0000" (its keys are C strings, so
+ * "a\u0000b" would become "a") and repeated keys (the last one wins).  The
+ * text has parsed already; refuse those, and count the root object's keys so
+ * that the caller can spot a repeated one.
+ */
+static int
+proto_json_scan(const uint8_t *p, size_t len, size_t *nkeys)
+{
+	size_t	i, depth = 0;
+	bool	instr = false, wantkey = false;
+
+	*nkeys = 0;
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (p[i] == '"')
+				instr = false;
+			else if (p[i] == '\\') {
+				if (len - i > 5 && p[i + 1] == 'u' &&
+				    memcmp(p + i + 2, "0000", 4) == 0)
+					return TUN_EPROTO;
+				i++;
+			}
+			continue;
+		}
+		switch (p[i]) {
+		case '\'':
+		case '/':
+			return TUN_EPROTO;
+		case '"':
+			instr = true;
+			if (depth == 1 && wantkey) {
+				(*nkeys)++;
+				wantkey = false;
+			}
+			break;
+		case '{':
+		case '[':
+			depth++;
+			if (depth == 1)
+				wantkey = p[i] == '{';
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			if (depth == 1)
+				wantkey = true;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* An integer in [min, max]; absent leaves *v alone unless it is needed. */
+static int
+proto_json_int(struct json_object *o, const char *key, bool need, int64_t min,
+    int64_t max, int64_t *v)
+{
+	struct json_object	*j;
+	int64_t			 i;
+
+	if (!json_object_object_get_ex(o, key, &j))
+		return need ? TUN_EPROTO : 0;
+	if (!json_object_is_type(j, json_type_int))
+		return TUN_EPROTO;
+	i = json_object_get_int64(j);
+	/* json-c saturates: tell INT64_MAX from a larger number. */
+	if (i == INT64_MAX && json_object_get_uint64(j) != (uint64_t)INT64_MAX)
+		return TUN_EPROTO;
+	if (i < min || i > max)
+		return TUN_EPROTO;
+	*v = i;
+	return 0;
+}
+
+/* A string, borrowed from the object; absent gives NULL unless needed. */
+static int
+proto_json_str(struct json_object *o, const char *key, bool need,
+    const char **s, size_t *len)
+{
+	struct json_object	*j;
+
+	*s = NULL;
+	*len = 0;
+	if (!json_object_object_get_ex(o, key, &j))
+		return need ? TUN_EPROTO : 0;
+	if (!json_object_is_type(j, json_type_string))
+		return TUN_EPROTO;
+	*s = json_object_get_string(j);
+	*len = (size_t)json_object_get_string_len(j);
+	return 0;
+}
+
+/* An optional string of free text; "" and absent both give NULL. */
+static int
+proto_json_text(struct json_object *o, const char *key, size_t max,
+    bool keep_empty, char **out)
+{
+	const char	*s;
+	size_t		 len;
+	int		 r;
+
+	if ((r = proto_json_str(o, key, false, &s, &len)) != 0)
+		return r;
+	if (s == NULL || (len == 0 && !keep_empty))
+		return 0;
+	if (!proto_valid_text(s, len, max))
+		return TUN_EPROTO;
+	*out = xstrndup(s, len);
+	return 0;
+}
+
+/* HELLO, OPEN, RESPONSE and GOAWAY: a JSON object each. */
+static int
+proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
+{
+	struct json_object	*o;
+	int			 r;
+
+	if ((r = proto_parse_json(p, len, &o)) != 0)
+		return r;
+	switch (m->type) {
+	case PROTO_HELLO:
+		r = proto_parse_hello(o, &m->hello);
+		break;
+	case PROTO_GOAWAY:
+		r = proto_parse_goaway(o, &m->goaway);
+		break;
+	default:
+		r = proto_parse_head(o, m->type, &m->head);
+		break;
+	}
+	json_object_put(o);
+	return r;
+}
+
+static int
+proto_parse_window(const uint8_t *p, size_t len, struct proto_msg *m)
+{
+	if (len != 4)
+		return TUN_EPROTO;
+	m->window = proto_get_u32(p);
+	if (m->window == 0 || m->window > PROTO_MAX_WINDOW)
+		return TUN_EPROTO;
+	return 0;
+}
+
+static int
+proto_parse_hello(struct json_object *o, struct proto_hello *h)
+{
+	int64_t	v;
+	int	r;
+
+	if ((r = proto_json_int(o, "version", true, 1, PROTO_MAX_VERSION,
+	    &v)) != 0)
+		return r;
+	h->version = (int)v;
+	if ((r = proto_json_int(o, "window", true, PROTO_MIN_WINDOW,
+	    PROTO_MAX_WINDOW, &v)) != 0)
+		return r;
+	h->window = (uint32_t)v;
+	if ((r = proto_json_text(o, "agent", PROTO_MAX_AGENT, true,
+	    &h->agent)) != 0 ||
+	    (r = proto_json_text(o, "tunnel_id", PROTO_MAX_TUNNEL_ID, true,
+	    &h->tunnel_id)) != 0 ||
+	    (r = proto_json_text(o, "url", PROTO_MAX_URL, true,
+	    &h->url)) != 0)
+		return r;
+	return 0;
+}
+
+static int
+proto_parse_head(struct json_object *o, uint8_t type, struct proto_head *h)
+{
+	struct json_object	*j;
+	const char		*s;
+	size_t			 len;
+	int64_t			 v;
+	int			 r;
+
+	h->content_length = -1;
+	if (type == PROTO_OPEN) {
+		if ((r = proto_json_str(o, "method", true, &s, &len)) != 0)
+			return r;
+		if (!proto_valid_token(s, len, PROTO_MAX_METHOD))
+			return TUN_EPROTO;
+		h->method = xstrndup(s, len);
+		if ((r = proto_json_str(o, "path", true, &s, &len)) != 0)
+			return r;
+		if (!proto_valid_path(s, len))
+			return TUN_EPROTO;
+		h->path = xstrndup(s, len);
+		if (json_object_object_get_ex(o, "body", &j)) {
+			if (!json_object_is_type(j, json_type_boolean))
+				return TUN_EPROTO;
+			h->body = json_object_get_boolean(j);
+		}
+	} else {
+		if ((r = proto_json_int(o, "status", true, PROTO_MIN_STATUS,
+		    PROTO_MAX_STATUS, &v)) != 0)
+			return r;
+		h->status = (int)v;
+	}
+	if ((r = proto_json_int(o, "content_length", false, -1, INT64_MAX,
+	    &h->content_length)) != 0)
+		return r;
+	return proto_parse_headers(o, h);
+}
+
+/* "headers": [[name, value], ...], kept in order, repeats and all. */
+static int
+proto_parse_headers(struct json_object *o, struct proto_head *h)
+{
+	struct json_object	*a, *pair, *jn, *jv;
+	const char		*name, *value;
+	size_t			 i, n, nlen, vlen;
+
+	if (!json_object_object_get_ex(o, "headers", &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return TUN_EPROTO;
+	if ((n = json_object_array_length(a)) > PROTO_MAX_HEADERS)
+		return TUN_EPROTO;
+	if (n > 0)
+		h->hdrs = xcalloc(n, sizeof(*h->hdrs));
+	for (i = 0; i < n; i++) {
+		pair = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(pair, json_type_array) ||
+		    json_object_array_length(pair) != 2)
+			return TUN_EPROTO;
+		jn = json_object_array_get_idx(pair, 0);
+		jv = json_object_array_get_idx(pair, 1);
+		if (!json_object_is_type(jn, json_type_string) ||
+		    !json_object_is_type(jv, json_type_string))
+			return TUN_EPROTO;
+		name = json_object_get_string(jn);
+		nlen = (size_t)json_object_get_string_len(jn);
+		value = json_object_get_string(jv);
+		vlen = (size_t)json_object_get_string_len(jv);
+		if (!proto_valid_token(name, nlen, PROTO_MAX_NAME) ||
+		    !proto_valid_value(value, vlen))
+			return TUN_EPROTO;
+		h->hdrs[i].name = xstrndup(name, nlen);
+		h->hdrs[i].value = xstrndup(value, vlen);
+		h->nhdrs++;
+	}
+	return 0;
+}
+
+static int
+proto_parse_reset(const uint8_t *p, size_t len, struct proto_msg *m)
+{
+	const char	*reason;
+
+	if (len < 4)
+		return TUN_EPROTO;
+	m->code = proto_get_u32(p);
+	reason = (const char *)p + 4;
+	len -= 4;
+	if (len == 0)
+		return 0;
+	if (!proto_valid_text(reason, len, PROTO_MAX_REASON))
+		return TUN_EPROTO;
+	m->reason = xstrndup(reason, len);
+	return 0;
+}
+
+static int
+proto_parse_goaway(struct json_object *o, struct proto_goaway *g)
+{
+	int64_t	v;
+	int	r;
+
+	if ((r = proto_json_int(o, "code", true, 1, INT32_MAX, &v)) != 0)
+		return r;
+	g->code = (int)v;
+	return proto_json_text(o, "reason", PROTO_MAX_REASON, false,
+	    &g->reason);
+}
+
+/* RFC 9110 token: 1*tchar, at most max characters. */
+static bool
+proto_valid_token(const char *s, size_t len, size_t max)
+{
+	size_t		 i;
+	unsigned char	 c;
+
+	if (len == 0 || len > max)
+		return false;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (c == '\0' || strchr("!#$%&'*+-.^_`|~", c) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Origin form: "/" then no controls, spaces or DEL. */
+static bool
+proto_valid_path(const char *s, size_t len)
+{
+	size_t		 i;
+	unsigned char	 c;
+
+	if (len == 0 || len > PROTO_MAX_PATH || s[0] != '/')
+		return false;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* A field value: any bytes but CR, LF and NUL (obs-text is fine). */
+static bool
+proto_valid_value(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len > PROTO_MAX_VALUE)
+		return false;
+	for (i = 0; i < len; i++)
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+			return false;
+	return true;
+}
+
+static bool
+proto_valid_text(const char *s, size_t len, size_t max)
+{
+	return len <= max && memchr(s, '\0', len) == NULL;
+}
+
+/* An optional C string for an encoder: NULL, or no longer than max. */
+static bool
+proto_valid_opt(const char *s, size_t max)
+{
+	return s == NULL || strnlen(s, max + 1) <= max;
+}
+
+void
+proto_put_hdr(uint8_t out[PROTO_HDR_LEN], uint8_t type, uint8_t flags,
+    uint32_t stream_id)
+{
+	out[0] = type;
+	out[1] = flags;
+	proto_set_u32(out + 2, stream_id);
+}
+
+int
+proto_encode_hello(struct tbuf *b, const struct proto_hello *h)
+{
+	struct json_object	*o;
+	int			 r;
+
+	if (h->version < 1 || h->version > PROTO_MAX_VERSION ||
+	    h->window < PROTO_MIN_WINDOW || h->window > PROTO_MAX_WINDOW ||
+	    !proto_valid_opt(h->agent, PROTO_MAX_AGENT) ||
+	    !proto_valid_opt(h->tunnel_id, PROTO_MAX_TUNNEL_ID) ||
+	    !proto_valid_opt(h->url, PROTO_MAX_URL))
+		return TUN_EINVAL;
+	o = proto_jnew(json_object_new_object());
+	proto_jset(o, "version", json_object_new_int(h->version));
+	proto_jset(o, "window", json_object_new_int64(h->window));
+	if (h->agent != NULL)
+		proto_jstr(o, "agent", h->agent);
+	if (h->tunnel_id != NULL)
+		proto_jstr(o, "tunnel_id", h->tunnel_id);
+	if (h->url != NULL)
+		proto_jstr(o, "url", h->url);
+	r = proto_put_json(b, PROTO_HELLO, 0, o);
+	json_object_put(o);
+	return r;
+}
+
+int
+proto_encode_open(struct tbuf *b, uint32_t id, const struct proto_head *h)
+{
+	return proto_encode_head(b, PROTO_OPEN, id, h);
+}
+
+int
+proto_encode_response(struct tbuf *b, uint32_t id, const struct proto_head *h)
+{
+	return proto_encode_head(b, PROTO_RESPONSE, id, h);
+}
+
+/* What the peer would refuse is refused here, before it is sent. */
+static int
+proto_check_head(uint8_t type, uint32_t id, const struct proto_head *h)
+{
+	size_t	i;
+
+	if (id == 0 || h->nhdrs > PROTO_MAX_HEADERS ||
+	    (h->nhdrs > 0 && h->hdrs == NULL) || h->content_length < -1)
+		return TUN_EINVAL;
+	if (type == PROTO_OPEN) {
+		if (h->method == NULL || h->path == NULL ||
+		    !proto_valid_token(h->method, strlen(h->method),
+		    PROTO_MAX_METHOD) ||
+		    !proto_valid_path(h->path, strlen(h->path)))
+			return TUN_EINVAL;
+	} else if (h->status < PROTO_MIN_STATUS ||
+	    h->status > PROTO_MAX_STATUS)
+		return TUN_EINVAL;
+	for (i = 0; i < h->nhdrs; i++) {
+		if (h->hdrs[i].name == NULL || h->hdrs[i].value == NULL ||
+		    !proto_valid_token(h->hdrs[i].name,
+		    strlen(h->hdrs[i].name), PROTO_MAX_NAME) ||
+		    !proto_valid_value(h->hdrs[i].value,
+		    strlen(h->hdrs[i].value)))
+			return TUN_EINVAL;
+	}
+	return 0;
+}
+
+static int
+proto_encode_head(struct tbuf *b, uint8_t type, uint32_t id,
+    const struct proto_head *h)
+{
+	struct json_object	*o, *a, *pair;
+	size_t			 i;
+	int			 r;
+
+	if ((r = proto_check_head(type, id, h)) != 0)
+		return r;
+	o = proto_jnew(json_object_new_object());
+	if (type == PROTO_OPEN) {
+		proto_jstr(o, "method", h->method);
+		proto_jstr(o, "path", h->path);
+		proto_jset(o, "body", json_object_new_boolean(h->body));
+	} else
+		proto_jset(o, "status", json_object_new_int(h->status));
+	proto_jset(o, "content_length",
+	    json_object_new_int64(h->content_length));
+	a = proto_jnew(json_object_new_array());
+	proto_jset(o, "headers", a);
+	for (i = 0; i < h->nhdrs; i++) {
+		pair = proto_jnew(json_object_new_array_ext(2));
+		if (json_object_array_add(a, pair) != 0)
+			fatalx("%s: out of memory", __func__);
+		proto_jadd(pair, h->hdrs[i].name);
+		proto_jadd(pair, h->hdrs[i].value);
+	}
+	r = proto_put_json(b, type, id, o);
+	json_object_put(o);
+	return r;
+}
+
+int
+proto_encode_data(struct tbuf *b, uint32_t id, const void *p, size_t len)
+{
+	if (id == 0 || len == 0 || len > PROTO_MAX_DATA)
+		return TUN_EINVAL;
+	return proto_put_msg(b, PROTO_DATA, id, p, len);
+}
+
+int
+proto_encode_end(struct tbuf *b, uint32_t id)
+{
+	if (id == 0)
+		return TUN_EINVAL;
+	return proto_put_msg(b, PROTO_END, id, NULL, 0);
+}
+
+/* A reason that is too long is cut, on a UTF-8 character boundary. */
+int
+proto_encode_reset(struct tbuf *b, uint32_t id, uint32_t code,
+    const char *reason)
+{
+	uint8_t	p[4 + PROTO_MAX_REASON];
+	size_t	n = 0;
+
+	if (id == 0)
+		return TUN_EINVAL;
+	proto_set_u32(p, code);
+	if (reason != NULL) {
+		n = proto_reason_len(reason);
+		memcpy(p + 4, reason, n);
+	}
+	return proto_put_msg(b, PROTO_RESET, id, p, 4 + n);
+}
+
+int
+proto_encode_window(struct tbuf *b, uint32_t id, uint32_t incr)
+{
+	uint8_t	p[4];
+
+	if (id == 0 || incr == 0 || incr > PROTO_MAX_WINDOW)
+		return TUN_EINVAL;
+	proto_set_u32(p, incr);
+	return proto_put_msg(b, PROTO_WINDOW, id, p, sizeof(p));
+}
+
+int
+proto_encode_goaway(struct tbuf *b, int code, const char *reason)
+{
+	struct json_object	*o;
+	size_t			 n;
+	int			 r;
+
+	if (code < 1)
+		return TUN_EINVAL;
+	o = proto_jnew(json_object_new_object());
+	proto_jset(o, "code", json_object_new_int(code));
+	if (reason != NULL && (n = proto_reason_len(reason)) > 0)
+		proto_jset(o, "reason", json_object_new_string_len(reason,
+		    (int)n));
+	r = proto_put_json(b, PROTO_GOAWAY, 0, o);
+	json_object_put(o);
+	return r;
+}
+
+static size_t
+proto_reason_len(const char *s)
+{
+	size_t	n;
+
+	if ((n = strnlen(s, PROTO_MAX_REASON + 1)) <= PROTO_MAX_REASON)
+		return n;
+	n = PROTO_MAX_REASON;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Header and payload in one go, or nothing at all. */
+static int
+proto_put_msg(struct tbuf *b, uint8_t type, uint32_t id, const void *p,
+    size_t len)
+{
+	uint8_t	*dst;
+
+	if (len > PROTO_MAX_MSG - PROTO_HDR_LEN)
+		return TUN_ETOOBIG;
+	if ((dst = tbuf_reserve(b, PROTO_HDR_LEN + len)) == NULL)
+		return TUN_ETOOBIG;
+	proto_put_hdr(dst, type, 0, id);
+	if (len > 0)
+		memcpy(dst + PROTO_HDR_LEN, p, len);
+	tbuf_commit(b, PROTO_HDR_LEN + len);
+	return 0;
+}
+
+static int
+proto_put_json(struct tbuf *b, uint8_t type, uint32_t id,
+    struct json_object *o)
+{
+	const char	*s;
+	size_t		 len;
+
+	if ((s = json_object_to_json_string_length(o, PROTO_JSON_OUT,
+	    &len)) == NULL)
+		fatalx("%s: out of memory", __func__);
+	return proto_put_msg(b, type, id, s, len);
+}
+
+/* json-c returns NULL when out of memory: as fatal as xmalloc's. */
+static struct json_object *
+proto_jnew(struct json_object *o)
+{
+	if (o == NULL)
+		fatalx("json-c: out of memory");
+	return o;
+}
+
+static void
+proto_jset(struct json_object *o, const char *key, struct json_object *v)
+{
+	if (json_object_object_add(o, key, proto_jnew(v)) != 0)
+		fatalx("json-c: out of memory");
+}
+
+static void
+proto_jstr(struct json_object *o, const char *key, const char *s)
+{
+	proto_jset(o, key, json_object_new_string_len(s, (int)strlen(s)));
+}
+
+static void
+proto_jadd(struct json_object *a, const char *s)
+{
+	if (json_object_array_add(a, proto_jnew(json_object_new_string_len(s,
+	    (int)strlen(s)))) != 0)
+		fatalx("json-c: out of memory");
+}
+
+void
+proto_head_add(struct proto_head *h, const char *name, const char *value)
+{
+	proto_head_addn(h, name, strlen(name), value, strlen(value));
+}
+
+void
+proto_head_addn(struct proto_head *h, const char *name, size_t nlen,
+    const char *value, size_t vlen)
+{
+	h->hdrs = xreallocarray(h->hdrs, h->nhdrs + 1, sizeof(*h->hdrs));
+	h->hdrs[h->nhdrs].name = xstrndup(name, nlen);
+	h->hdrs[h->nhdrs].value = xstrndup(value, vlen);
+	h->nhdrs++;
+}
+
+/* The first header of that name, case-insensitively; NULL if none. */
+const char *
+proto_head_get(const struct proto_head *h, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nhdrs; i++)
+		if (strcasecmp(h->hdrs[i].name, name) == 0)
+			return h->hdrs[i].value;
+	return NULL;
+}
+
+void
+proto_head_clear(struct proto_head *h)
+{
+	size_t	i;
+
+	for (i = 0; i < h->nhdrs; i++) {
+		free(h->hdrs[i].name);
+		free(h->hdrs[i].value);
+	}
+	free(h->hdrs);
+	free(h->method);
+	free(h->path);
+	memset(h, 0, sizeof(*h));
+}
+
+void
+proto_hello_clear(struct proto_hello *h)
+{
+	free(h->agent);
+	free(h->tunnel_id);
+	free(h->url);
+	memset(h, 0, sizeof(*h));
+}
+
+const char *
+proto_type_str(int type)
+{
+	if (type >= PROTO_HELLO && type <= PROTO_GOAWAY)
+		return proto_type_names[type];
+	return "unknown";
+}
+
+static uint32_t
+proto_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+static void
+proto_set_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
