@@ -33,7 +33,17 @@ bool	 httphdr_is_forwarding(const char *name);
  *   "//public_host/x"             -> "/{id}/x"
  *   "x" (relative, no slash)      -> unchanged (resolves under the prefix)
  *   anything else (other hosts)   -> unchanged
- * Returns a newly allocated string, or NULL if unchanged.
+ * Only the schemes http and https (any case) and "//"; hosts compare
+ * case-insensitively, a missing port equals the scheme's default (80,
+ * 443).  A path already under the prefix ("/{id}", "/{id}/...", "/{id}?..."
+ * or "/{id}#...") is not prefixed again: unchanged for the public host,
+ * made relative for the local host.  The query and fragment are kept.
+ * Unchanged (NULL) too: userinfo ("user@host"), a value or prefix with
+ * CR, LF or over 65536 bytes, a prefix that is not "/seg[/seg...]" of
+ * RFC 3986 path characters (no "//", '\\', '?', '#', trailing '/', at
+ * most 256 bytes).
+ * Returns a newly allocated string (starting with prefix), or NULL if
+ * unchanged.
  */
 char	*httphdr_rewrite_location(const char *value, const char *prefix,
 	    const char *local_host, const char *public_host);
@@ -42,12 +52,20 @@ char	*httphdr_rewrite_location(const char *value, const char *prefix,
  * "/abc/x?q" -> id "abc", rest "/x?q"; "/abc" -> id "abc", rest "" (the
  * caller answers 308 to "/abc/").  Returns false if there is no valid id
  * (util_valid_name) in the first segment.
+ * The first segment ends at '/', '?' or the end; rest points into path
+ * there, so "/abc?q" gives id "abc" and rest "?q": a rest that does not
+ * start with '/' is the redirect case (308 to "/abc/" + rest).  The path
+ * must start with '/'; an id that does not fit idlen is false; id is ""
+ * and rest untouched when false.
  */
 bool	 httphdr_split_path(const char *path, char *id, size_t idlen,
 	    const char **rest);
 /*
  * Host routing: "abc.example.com[:port]" with domain "example.com" gives
  * id "abc".  Returns false if host is not a direct subdomain of domain.
+ * Case-insensitive; a trailing dot on host or domain is ignored; the
+ * port must be digits; the one label before the domain is lowercased into
+ * id and must pass util_valid_name.  IPv6 literals are never an id.
  */
 bool	 httphdr_host_id(const char *host, const char *domain, char *id,
 	    size_t idlen);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,12 +40,14 @@ tbuf_reserve(struct tbuf *b, size_t n)
 		b->off = 0;
 	}
 	need = b->len + n;
-	if (need > b->cap) {
+	if (need > b->cap || b->data == NULL) {
 		ncap = b->cap ? b->cap : 256;
 		while (ncap < need)
-			ncap *= 2;
+			ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 		if (ncap > b->max)
-			ncap = b->max;
+			ncap = b->max;		/* still >= need */
+		if (ncap == 0)
+			ncap = 1;		/* tbuf_reserve(b, 0), max 0 */
 		b->data = xreallocarray(b->data, ncap, 1);
 		b->cap = ncap;
 	}

@@ -37,7 +37,8 @@ util_strtonum(const char *s, long long min, long long max, const char **errstr)
 	char		*end;
 
 	*errstr = NULL;
-	if (s == NULL || *s == '\0' || isspace((unsigned char)*s)) {
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s) ||
+	    min > max) {
 		*errstr = "invalid";
 		return 0;
 	}
@@ -185,7 +186,7 @@ util_trim(char *s)
 int
 util_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
-	const char	*colon, *errstr, *p;
+	const char	*digits, *errstr, *p;
 	size_t		 n;
 
 	host[0] = '\0';
@@ -199,16 +200,17 @@ util_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 		host[n] = '\0';
 		if (p[1] != ':')
 			return -1;
-		colon = p + 1;
-	} else if ((colon = strrchr(s, ':')) != NULL) {
-		n = (size_t)(colon - s);
+		digits = p + 2;
+	} else if ((p = strrchr(s, ':')) != NULL) {
+		n = (size_t)(p - s);
 		if (n >= hostlen || memchr(s, ':', n) != NULL)
 			return -1;
 		memcpy(host, s, n);
 		host[n] = '\0';
+		digits = p + 1;
 	} else
-		colon = s - 1;
-	*port = (int)util_strtonum(colon + 1, 0, 65535, &errstr);
+		digits = s;
+	*port = (int)util_strtonum(digits, 0, 65535, &errstr);
 	return errstr != NULL ? -1 : 0;
 }
 

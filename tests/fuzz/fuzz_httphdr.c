@@ -1,0 +1,174 @@
+/*
+ * Every httphdr function on fields cut from the input at NUL bytes:
+ *	value \0 prefix \0 local_host \0 public_host \0 domain \0 ...
+ * and each field also as a header name, value, path and host.  Checks the
+ * invariants rather than exact answers.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "httphdr.h"
+#include "util.h"
+
+#define FUZZ_FIELDS	6
+
+int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static bool	 fuzz_tchar(int);
+static void	 fuzz_name(const char *);
+static void	 fuzz_value(const char *, size_t);
+static void	 fuzz_rewrite(const char *, const char *, const char *,
+		    const char *);
+static void	 fuzz_split(const char *, size_t);
+static void	 fuzz_host(const char *, const char *, size_t);
+
+static bool
+fuzz_tchar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' &&
+	    strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static void
+fuzz_name(const char *s)
+{
+	size_t	i, n = strlen(s);
+	bool	want = n >= 1 && n <= 256;
+
+	for (i = 0; i < n && want; i++)
+		want = fuzz_tchar((unsigned char)s[i]);
+	if (httphdr_valid_name(s) != want)
+		abort();
+	if (httphdr_is_forwarding(s) &&
+	    strncasecmp(s, "X-Forwarded-", 12) != 0 &&
+	    strcasecmp(s, "Forwarded") != 0 &&
+	    strcasecmp(s, "X-Real-IP") != 0)
+		abort();
+}
+
+static void
+fuzz_value(const char *v, size_t len)
+{
+	bool	want = len <= 65536 && memchr(v, '\r', len) == NULL &&
+		    memchr(v, '\n', len) == NULL &&
+		    memchr(v, '\0', len) == NULL;
+
+	if (httphdr_valid_value(v, len) != want)
+		abort();
+}
+
+static void
+fuzz_rewrite(const char *value, const char *prefix, const char *local,
+    const char *public)
+{
+	char	*out, *again;
+	size_t	 plen = strlen(prefix), olen;
+
+	if ((out = httphdr_rewrite_location(value, prefix, local,
+	    public)) == NULL)
+		return;
+	olen = strlen(out);
+	/* Under the prefix, a path, no header injection, bounded. */
+	if (strncmp(out, prefix, plen) != 0 || prefix[0] != '/' ||
+	    prefix[plen - 1] == '/' || strpbrk(out, "\r\n") != NULL ||
+	    olen > strlen(value) + plen + 1)
+		abort();
+	if (out[plen] != '\0' && out[plen] != '/' && out[plen] != '?' &&
+	    out[plen] != '#')
+		abort();
+	/* Idempotent: once under the prefix, left alone. */
+	if ((again = httphdr_rewrite_location(out, prefix, local,
+	    public)) != NULL)
+		abort();
+	free(out);
+}
+
+static void
+fuzz_split(const char *path, size_t idlen)
+{
+	char		 id[80];
+	const char	*rest = NULL;
+	size_t		 n;
+
+	if (idlen > sizeof(id))
+		idlen = sizeof(id);
+	if (!httphdr_split_path(path, id, idlen, &rest)) {
+		if (idlen > 0 && id[0] != '\0')
+			abort();
+		return;
+	}
+	n = strlen(id);
+	if (!util_valid_name(id) || n >= idlen || path[0] != '/' ||
+	    strncmp(path + 1, id, n) != 0 || rest != path + 1 + n ||
+	    (*rest != '\0' && *rest != '/' && *rest != '?'))
+		abort();
+}
+
+static void
+fuzz_host(const char *host, const char *domain, size_t idlen)
+{
+	char	id[80];
+	size_t	n;
+
+	if (idlen > sizeof(id))
+		idlen = sizeof(id);
+	if (!httphdr_host_id(host, domain, id, idlen)) {
+		if (idlen > 0 && id[0] != '\0')
+			abort();
+		return;
+	}
+	n = strlen(id);
+	if (!util_valid_name(id) || n >= idlen ||
+	    strncasecmp(host, id, n) != 0 || host[n] != '.')
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char	*f[FUZZ_FIELDS];
+	char		*buf;
+	size_t		 i, k, idlen;
+
+	/* Raw bytes as a value: a NUL inside makes it invalid. */
+	fuzz_value((const char *)data, size);
+	if ((buf = malloc(size + 1)) == NULL)
+		return 0;
+	if (size > 0)
+		memcpy(buf, data, size);
+	buf[size] = '\0';
+	for (i = 0, k = 0; k < FUZZ_FIELDS; k++) {
+		f[k] = buf + i;
+		i += strlen(buf + i);
+		if (i < size)
+			i++;
+	}
+	idlen = size > 0 ? data[size - 1] % 72 : 64;
+
+	for (k = 0; k < FUZZ_FIELDS; k++) {
+		fuzz_name(f[k]);
+		fuzz_value(f[k], strlen(f[k]));
+		(void)httphdr_hop_by_hop(f[k], NULL);
+		if (httphdr_hop_by_hop(f[k], f[(k + 1) % FUZZ_FIELDS]) &&
+		    !httphdr_hop_by_hop(f[k], NULL) &&
+		    strcasestr(f[(k + 1) % FUZZ_FIELDS], f[k]) == NULL)
+			abort();
+		fuzz_split(f[k], idlen);
+		fuzz_split(f[k], 64);
+		fuzz_host(f[k], f[4], idlen);
+		fuzz_host(f[k], "example.com", 64);
+	}
+	fuzz_rewrite(f[0], f[1], f[2], f[3]);
+	fuzz_rewrite(f[0], "/abc", f[2], f[3]);
+	fuzz_rewrite(f[0], "/abc", "localhost:3000", "tun.example.com:8080");
+	fuzz_rewrite(f[1], "/abc", f[0], f[0]);
+	(void)httphdr_rewrite_location(NULL, f[1], NULL, NULL);
+	free(buf);
+	return 0;
+}
