@@ -1,0 +1,93 @@
+#!/bin/sh
+# Large bodies both ways, chunked bodies, streaming, many requests at once,
+# and memory that stays flat while they pass.
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+MIB64=67108864
+
+start_localsvc
+start_tunneld
+start_client "$LOCAL_PORT"
+
+# --- 64 MiB download ------------------------------------------------------
+want=$(tcurl "$LOCAL_URL/bytes?n=$MIB64&seed=down" | sha256)
+fetch down "$PUBLIC_URL""bytes?n=$MIB64&seed=down"
+is "64 MiB download: status" "$HTTP_STATUS" 200
+is "64 MiB download: size" "$(wc -c <"$TMPD/down.body" | tr -d ' ')" "$MIB64"
+is "64 MiB download: SHA-256" "$(sha256 "$TMPD/down.body")" "$want"
+rm -f "$TMPD/down.body"
+
+# --- 64 MiB upload --------------------------------------------------------
+tcurl -o "$TMPD/up.bin" "$LOCAL_URL/bytes?n=$MIB64&seed=up" ||
+    bail "cannot fetch the upload body from localsvc"
+fetch upd --data-binary @"$TMPD/up.bin" "$LOCAL_URL/upload"
+fetch upt --data-binary @"$TMPD/up.bin" "$PUBLIC_URL"upload
+is "64 MiB upload: status" "$HTTP_STATUS" 200
+is "64 MiB upload: length" "$(ht json "$TMPD/upt.body" len)" "$MIB64"
+is "64 MiB upload: SHA-256" "$(ht json "$TMPD/upt.body" sha256)" \
+    "$(ht json "$TMPD/upd.body" sha256)"
+is "64 MiB upload: SHA-256 of the file" "$(ht json "$TMPD/upt.body" sha256)" \
+    "$(sha256 "$TMPD/up.bin")"
+
+# The same body, chunked by the caller (PUT, so both verbs stream).
+head -c 8388608 "$TMPD/up.bin" >"$TMPD/up8.bin"
+fetch upc -H 'Transfer-Encoding: chunked' -T "$TMPD/up8.bin" "$PUBLIC_URL"upload
+is "8 MiB chunked upload: status" "$HTTP_STATUS" 200
+is "8 MiB chunked upload: length" "$(ht json "$TMPD/upc.body" len)" 8388608
+is "8 MiB chunked upload: SHA-256" "$(ht json "$TMPD/upc.body" sha256)" \
+    "$(sha256 "$TMPD/up8.bin")"
+rm -f "$TMPD/up.bin" "$TMPD/up8.bin"
+
+# --- chunked download -----------------------------------------------------
+n=20000003
+want=$(tcurl "$LOCAL_URL/bytes?n=$n&seed=ch&chunked=1" | sha256)
+fetch chd "$PUBLIC_URL""bytes?n=$n&seed=ch&chunked=1"
+is "chunked download: status" "$HTTP_STATUS" 200
+is "chunked download: size" "$(wc -c <"$TMPD/chd.body" | tr -d ' ')" "$n"
+is "chunked download: SHA-256" "$(sha256 "$TMPD/chd.body")" "$want"
+rm -f "$TMPD/chd.body"
+
+# --- server-sent events arrive as they are written ------------------------
+# The second event comes 30 s after the first; curl gives up long before.
+# A tunnel that buffers the response delivers nothing in that time.
+tcurl -N --max-time $((4 * SLOW)) "$PUBLIC_URL"'sse?n=2&ms=30000' \
+    >"$TMPD/sse.out" 2>/dev/null
+check "first server-sent event arrives before the response ends" \
+    grep -q '^data: event 0' "$TMPD/sse.out"
+
+# --- 50 requests at once --------------------------------------------------
+set --
+i=0
+while [ "$i" -lt 50 ]; do
+	set -- "$@" -o /dev/null "$PUBLIC_URL"'slow?ms=1000'
+	i=$((i + 1))
+done
+tcurl --no-progress-meter --parallel --parallel-immediate --parallel-max 50 \
+    -w '%{http_code}\n' "$@" >"$TMPD/par.out" 2>"$TMPD/par.err"
+is "50 concurrent slow requests: all 200" \
+    "$(grep -c '^200$' "$TMPD/par.out")" 50
+[ "$(grep -c '^200$' "$TMPD/par.out")" = 50 ] ||
+    diag "statuses: $(sort "$TMPD/par.out" | uniq -c | tr '\n' ' ')"
+
+# --- memory ---------------------------------------------------------------
+if [ -n "${TUNNEL_VALGRIND:-}" ]; then
+	skip "tunneld peak RSS" "under valgrind"
+	skip "tunnel-client peak RSS" "under valgrind"
+elif [ "${TUNNEL_SANITIZERS:-}" = 1 ]; then
+	skip "tunneld peak RSS" "under ASan"
+	skip "tunnel-client peak RSS" "under ASan"
+else
+	for p in "tunneld $TUNNELD_PID" "tunnel-client $CLIENT_PID"; do
+		pid=${p#* }
+		hwm=$(vmhwm "$pid")
+		if [ -n "$hwm" ] && [ "$hwm" -lt 65536 ]; then
+			ok "${p% *} peak RSS under 64 MiB (${hwm} KiB)"
+		else
+			not_ok "${p% *} peak RSS under 64 MiB (${hwm:-unknown} KiB)"
+		fi
+	done
+fi
+
+done_testing

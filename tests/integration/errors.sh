@@ -1,0 +1,148 @@
+#!/bin/sh
+# Failures have the right status: the local service down (502), no agent
+# (502), a slow local service (504), and the control API's errors.
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+start_localsvc
+start_tunneld --request-timeout 2 --api-key "other:$KEY2"
+start_client "$LOCAL_PORT"
+
+fetch ok1 "$PUBLIC_URL"status/200
+is "tunnel serves" "$HTTP_STATUS" 200
+
+# --- 504: no response head within request_timeout ------------------------
+fetch slow "$PUBLIC_URL"'slow?ms=5000'
+is "slow local service: 504" "$HTTP_STATUS" 504
+check "504: a page says why" test -s "$TMPD/slow.body"
+fetch ok2 "$PUBLIC_URL"status/200
+is "tunnel serves after a 504" "$HTTP_STATUS" 200
+
+# --- 502: the local service is down ---------------------------------------
+stop_pid "$LOCALSVC_PID"
+fetch down "$PUBLIC_URL"echo
+is "local service down: 502" "$HTTP_STATUS" 502
+check "local service down: a page says so" test -s "$TMPD/down.body"
+check "tunnel-client keeps running" alive "$CLIENT_PID"
+start_localsvc "$LOCAL_PORT"
+fetch back "$PUBLIC_URL"status/200
+is "local service back: 200" "$HTTP_STATUS" 200
+
+# --- 502: no agent --------------------------------------------------------
+stop_pid "$CLIENT_PID"
+is "tunnel-client exits 0 on SIGTERM" "$STOP_STATUS" 0
+fetch noagent "$PUBLIC_URL"echo
+is "no agent: 502" "$HTTP_STATUS" 502
+check "no agent: a page says so" test -s "$TMPD/noagent.body"
+
+# --- control API ------------------------------------------------------------
+# api NAME KEY|- METHOD PATH [BODY]
+api()
+{
+	_a_name=$1
+	_a_key=$2
+	_a_method=$3
+	_a_path=$4
+	shift 4
+	set -- -X "$_a_method" "$SERVER_URL$_a_path" "$@"
+	if [ "$_a_key" != - ]; then
+		set -- -H "X-API-Key: $_a_key" "$@"
+	fi
+	if [ "$_a_method" = POST ]; then
+		set -- -H 'Content-Type: application/json' "$@"
+	fi
+	fetch "$_a_name" "$@"
+}
+
+# api_err DESC STATUS NAME: the status and a JSON {"error": "..."} body.
+api_err()
+{
+	is "$1: $2" "$HTTP_STATUS" "$2"
+	check "$1: JSON error" ht json "$TMPD/$3.body" error
+}
+
+api nokey - POST /api/tunnels --data '{}'
+api_err "create without a key" 401 nokey
+api badkey wrong-key-0123456789abcdef POST /api/tunnels --data '{}'
+api_err "create with a wrong key" 401 badkey
+api bearer - POST /api/tunnels -H "Authorization: Bearer wrong-key-0123456789abc" \
+    --data '{}'
+api_err "create with a wrong Bearer key" 401 bearer
+api badjson "$KEY" POST /api/tunnels --data '{"subdomain":'
+api_err "bad JSON" 400 badjson
+api notobj "$KEY" POST /api/tunnels --data '[1,2]'
+api_err "JSON that is not an object" 400 notobj
+api badport "$KEY" POST /api/tunnels --data '{"local_port":"abc"}'
+api_err "local_port \"abc\"" 400 badport
+api badtype "$KEY" POST /api/tunnels --data '{"type":"gopher"}'
+api_err "unknown type" 400 badtype
+api reserved "$KEY" POST /api/tunnels --data '{"subdomain":"api"}'
+api_err "reserved name api" 400 reserved
+api reserved2 "$KEY" POST /api/tunnels --data '{"name":"health"}'
+api_err "reserved name health" 400 reserved2
+api badname "$KEY" POST /api/tunnels --data '{"subdomain":"Bad_Name!"}'
+api_err "invalid name" 400 badname
+
+api mine "$KEY" POST /api/tunnels --data '{"subdomain":"taken-name"}'
+is "create a named tunnel: 201" "$HTTP_STATUS" 201
+is "create a named tunnel: its id" "$(ht json "$TMPD/mine.body" tunnel_id)" \
+    taken-name
+token=$(ht json "$TMPD/mine.body" auth_token)
+api again "$KEY" POST /api/tunnels/create --data '{"name":"taken-name"}'
+is "same key, same name: 200" "$HTTP_STATUS" 200
+token2=$(ht json "$TMPD/again.body" auth_token)
+check "same key, same name: a token" test -n "$token2"
+check "same key, same name: a fresh token" test "$token" != "$token2"
+api theirs "$KEY2" POST /api/tunnels --data '{"subdomain":"taken-name"}'
+api_err "name owned by another key" 409 theirs
+
+api get1 "$KEY" GET /api/tunnels/taken-name
+is "owner sees its tunnel" "$HTTP_STATUS" 200
+api get2 "$KEY2" GET /api/tunnels/taken-name
+api_err "another key's tunnel" 404 get2
+api get3 "$KEY2" GET /api/tunnels/taken-name/status
+api_err "another key's tunnel status" 404 get3
+api get4 "$ADMIN_KEY" GET /api/tunnels/taken-name
+is "admin key sees every tunnel" "$HTTP_STATUS" 200
+api del2 "$KEY2" DELETE /api/tunnels/taken-name
+api_err "another key cannot delete it" 404 del2
+api list2 "$KEY2" GET /api/tunnels
+is "another key's list: 200" "$HTTP_STATUS" 200
+check "another key's list does not show it" \
+    lacks "$TMPD/list2.body" taken-name
+api list1 "$KEY" GET /api/tunnels/list
+check "owner's list shows it" grep -q taken-name "$TMPD/list1.body"
+api nolist - GET /api/tunnels
+api_err "list without a key" 401 nolist
+
+api health - GET /health
+is "health without a key: 200" "$HTTP_STATUS" 200
+is "health: status ok" "$(ht json "$TMPD/health.body" status)" ok
+
+# --- the connect endpoint ---------------------------------------------------
+# connect NAME ID TOKEN VERSION: a WebSocket upgrade request.
+connect()
+{
+	fetch "$1" -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
+	    -H 'Sec-WebSocket-Version: 13' \
+	    -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
+	    -H "Authorization: Bearer $3" -H "X-Tunnel-Protocol: $4" \
+	    --max-time $((5 * SLOW)) "$SERVER_URL/api/tunnel/connect/$2"
+}
+
+connect cwrong taken-name wrong-token-0123456789 1
+is "connect with a wrong token: 401" "$HTTP_STATUS" 401
+connect cold taken-name "$token" 1
+is "connect with the replaced token: 401" "$HTTP_STATUS" 401
+connect cnone nosuchtunnel0000 "$token2" 1
+is "connect to an unknown tunnel: 401 (ids are not revealed)" "$HTTP_STATUS" 401
+connect cver taken-name "$token2" 999
+is "connect with a bad protocol version: 400" "$HTTP_STATUS" 400
+
+api del1 "$KEY" DELETE /api/tunnels/taken-name
+is "owner deletes it" "$HTTP_STATUS" 200
+api get5 "$KEY" GET /api/tunnels/taken-name
+is "deleted: 404" "$HTTP_STATUS" 404
+
+done_testing
