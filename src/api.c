@@ -35,6 +35,9 @@ static enum MHD_Result	 api_list(struct MHD_Connection *,
 static enum MHD_Result	 api_one(struct MHD_Connection *,
 			    const struct apikey *, const char *, const char *,
 			    const char *);
+static enum MHD_Result	 api_one_base(struct MHD_Connection *,
+			    const struct apikey *, const char *, const char *,
+			    const char *, const char *);
 static int		 api_parse_create(struct preq *, struct json_object **,
 			    struct create_req *, const char **);
 static struct json_object *api_tunnel_json(const struct tunnel *, bool,
@@ -174,7 +177,7 @@ api_new_token(struct tunnel *t, char *token, size_t len)
 }
 
 static struct json_object *
-api_tunnel_json(const struct tunnel *t, bool admin, const char *host)
+api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 {
 	struct json_object	*o = json_object_new_object();
 	char			 ts[32], *url;
@@ -183,7 +186,7 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *host)
 	json_object_object_add(o, "name", t->named ?
 	    json_object_new_string(t->id) : NULL);
 	json_object_object_add(o, "type", json_object_new_string(t->type));
-	url = tunnel_url(t, host);
+	url = tunnel_url(t, base);
 	json_object_object_add(o, "url", json_object_new_string(url));
 	free(url);
 	json_object_object_add(o, "status", json_object_new_string(
@@ -303,6 +306,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	char			 id[TUNNELD_ID_LEN], token[TUNNELD_TOKEN_LEN + 1];
 	int			 status = 201;
 	enum MHD_Result		 ret;
+	char			*base = http_request_base(c);
 
 	if (api_parse_create(pr, &root, &cr, &err) != 0) {
 		ret = http_send_json_error(c, 400, err);
@@ -350,7 +354,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	}
 	api_new_token(t, token, sizeof(token));
 	(void)state_save_locked();
-	o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+	o = api_tunnel_json(t, k->admin, base);
 	registry_unlock();
 	if (old != NULL)
 		loop_kick(old, PROTO_GOAWAY_REPLACED, "a new token was issued");
@@ -361,6 +365,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	explicit_bzero(token, sizeof(token));
 	ret = api_send(c, status, o);
 out:
+	free(base);
 	free(cr.metadata);
 	json_object_put(root);
 	return ret;
@@ -369,7 +374,7 @@ out:
 struct list_arg {
 	const struct apikey	*k;
 	struct json_object	*arr;
-	const char		*host;
+	const char		*base;
 	int			 n;
 };
 
@@ -381,7 +386,7 @@ api_list_one(struct tunnel *t, void *arg)
 	if (!api_may(la->k, t))
 		return;
 	json_object_array_add(la->arr, api_tunnel_json(t, la->k->admin,
-	    la->host));
+	    la->base));
 	la->n++;
 }
 
@@ -389,12 +394,14 @@ static enum MHD_Result
 api_list(struct MHD_Connection *c, const struct apikey *k)
 {
 	struct json_object	*o = json_object_new_object();
+	char			*base = http_request_base(c);
 	struct list_arg		 la = { k, json_object_new_array(),
-				    http_header(c, "Host"), 0 };
+				    base, 0 };
 
 	registry_lock();
 	registry_foreach_locked(api_list_one, &la);
 	registry_unlock();
+	free(base);
 	json_object_object_add(o, "tunnels", la.arr);
 	json_object_object_add(o, "total", json_object_new_int(la.n));
 	return api_send(c, 200, o);
@@ -403,6 +410,18 @@ api_list(struct MHD_Connection *c, const struct apikey *k)
 static enum MHD_Result
 api_one(struct MHD_Connection *c, const struct apikey *k, const char *id,
     const char *verb, const char *method)
+{
+	char		*base = http_request_base(c);
+	enum MHD_Result	 ret;
+
+	ret = api_one_base(c, k, id, verb, method, base);
+	free(base);
+	return ret;
+}
+
+static enum MHD_Result
+api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
+    const char *verb, const char *method, const char *base)
 {
 	struct tunnel		*t;
 	struct session		*s;
@@ -417,7 +436,7 @@ api_one(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		return http_send_json_error(c, 404, "no such tunnel");
 	}
 	if (get && (*verb == '\0' || strcmp(verb, "status") == 0)) {
-		o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+		o = api_tunnel_json(t, k->admin, base);
 		registry_unlock();
 		return api_send(c, 200, o);
 	}
@@ -443,7 +462,7 @@ api_one(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		if (s != NULL)
 			t->disconnected_at = util_wall_s();
 		(void)state_save_locked();
-		o = api_tunnel_json(t, k->admin, http_header(c, "Host"));
+		o = api_tunnel_json(t, k->admin, base);
 		registry_unlock();
 		if (s != NULL)
 			loop_kick(s, PROTO_GOAWAY_ROTATED, "token rotated");

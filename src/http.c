@@ -34,6 +34,43 @@ static const char *const http_reserved_names[] = {
 	"admin", "dashboard", "www", "status", "_", NULL
 };
 
+/*
+ * Without public_url, the base URL of tunnels is the one the caller used:
+ * its Host, and the scheme a trusted proxy reports.  NULL: use public_url.
+ */
+char *
+http_request_base(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo	*ci;
+	const char			*host, *proto = NULL, *fhost;
+	char				*base;
+	bool				 trusted = false;
+	size_t				 i;
+
+	if (cfg.public_url != NULL && *cfg.public_url != '\0')
+		return NULL;
+	if ((host = http_header(c, "Host")) == NULL ||
+	    !httphdr_valid_value(host, strlen(host)) || strchr(host, '/'))
+		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	pthread_rwlock_rdlock(&cfg_lock);
+	for (i = 0; ci != NULL && ci->client_addr != NULL &&
+	    i < cfg.ntrusted; i++)
+		if (util_cidr_match(&cfg.trusted[i], ci->client_addr))
+			trusted = true;
+	pthread_rwlock_unlock(&cfg_lock);
+	if (trusted) {
+		proto = http_header(c, "X-Forwarded-Proto");
+		if ((fhost = http_header(c, "X-Forwarded-Host")) != NULL &&
+		    httphdr_valid_value(fhost, strlen(fhost)) &&
+		    strchr(fhost, '/') == NULL)
+			host = fhost;
+	}
+	xasprintf(&base, "%s://%s", proto != NULL &&
+	    strcasecmp(proto, "https") == 0 ? "https" : "http", host);
+	return base;
+}
+
 bool
 http_reserved(const char *name)
 {
@@ -64,6 +101,7 @@ preq_free(struct preq *pr)
 		return;
 	free(pr->uri);
 	free(pr->answer);
+	free(pr->base);
 	tbuf_free(&pr->body);
 	free(pr);
 }
@@ -267,8 +305,15 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if ((st = pr->st) != NULL) {
 		pthread_mutex_lock(&st->mtx);
 		st->conn = NULL;
-		st->cancel = true;
-		loop_notify_locked(st);
+		/*
+		 * Completed: the agent's END may still be on its way, and the
+		 * loop finishes the stream when it comes.  Anything else: the
+		 * caller went away, so the agent is told to stop.
+		 */
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+			st->cancel = true;
+			loop_notify_locked(st);
+		}
 		pthread_mutex_unlock(&st->mtx);
 		stream_unref(st);
 		atomic_fetch_sub(&tunneld_inflight, 1);

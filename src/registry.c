@@ -72,29 +72,28 @@ tunnel_free(struct tunnel *t)
 	free(t);
 }
 
+/* base: "scheme://host[:port]" the caller used, or NULL for public_url. */
 char *
-tunnel_url(const struct tunnel *t, const char *host)
+tunnel_url(const struct tunnel *t, const char *base)
 {
 	char		*url;
-	const char	*base = tunneld_public_base(), *scheme = "http";
+	const char	*scheme = "http";
 	size_t		 n;
 
 	if (cfg.domain != NULL && *cfg.domain != '\0') {
-		if (cfg.public_url != NULL &&
-		    strncmp(cfg.public_url, "https:", 6) == 0)
+		if ((cfg.public_url != NULL &&
+		    strncmp(cfg.public_url, "https:", 6) == 0) ||
+		    (base != NULL && strncmp(base, "https:", 6) == 0))
 			scheme = "https";
 		xasprintf(&url, "%s://%s.%s/", scheme, t->id, cfg.domain);
 		return url;
 	}
-	if ((cfg.public_url == NULL || *cfg.public_url == '\0') &&
-	    host != NULL && *host != '\0')
-		xasprintf(&url, "http://%s/%s/", host, t->id);
-	else {
-		n = strlen(base);
-		while (n > 0 && base[n - 1] == '/')
-			n--;
-		xasprintf(&url, "%.*s/%s/", (int)n, base, t->id);
-	}
+	if (base == NULL)
+		base = tunneld_public_base();
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	xasprintf(&url, "%.*s/%s/", (int)n, base, t->id);
 	return url;
 }
 
@@ -253,7 +252,7 @@ registry_attach(struct session *s, char **url)
 	t->session = s;
 	t->disconnected_at = 0;
 	t->last_active = util_wall_s();
-	*url = tunnel_url(t, NULL);
+	*url = tunnel_url(t, s->base);
 	registry_unlock();
 	if (old != NULL) {
 		log_info("tunnel %s: agent reconnected, dropping the old "

@@ -229,6 +229,7 @@ session_free(struct session *s)
 {
 	tbuf_free(&s->msg);
 	tbuf_free(&s->wq);
+	free(s->base);
 	free(s->tab);
 	free(s->extra_in);
 	free(s);
@@ -502,7 +503,7 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 	case PROTO_DATA:
 		st->recv_left -= (int64_t)m.len;
 		pthread_mutex_lock(&st->mtx);
-		if (st->recv_left < 0 || !st->have_resp ||
+		if (st->recv_left < 0 || !st->have_resp || st->resp_end ||
 		    tbuf_put(&st->body, m.data, m.len) != 0) {
 			pthread_mutex_unlock(&st->mtx);
 			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
@@ -539,7 +540,7 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 		break;
 	case PROTO_WINDOW:
 		st->credit += m.window;
-		if (st->credit > INT32_MAX) {
+		if (st->credit > PROTO_MAX_WINDOW) {
 			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
 			    "window overflow");
 			session_stream_fail(st, 502, "The agent broke the "

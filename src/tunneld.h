@@ -100,6 +100,7 @@ struct session {
 	struct loop		*loop;
 	char			 tunnel_id[TUNNELD_ID_LEN];
 	char			 peer[64];
+	char			*base;		/* URL base the agent used */
 	int			 fd;
 	struct MHD_UpgradeResponseHandle *urh;
 	struct wsframe_dec	 dec;
@@ -191,6 +192,7 @@ struct preq {
 	int			 status;	/* an answer decided early */
 	char			*answer;
 	const char		*answer_type;
+	char			*base;		/* upgrade: URL base used */
 	struct stream		*st;
 	uint64_t		 started_ms;
 	char			 tunnel_id[TUNNELD_ID_LEN];
@@ -234,6 +236,7 @@ enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
 		    const char *);
 const char	*http_header(struct MHD_Connection *, const char *);
 bool		 http_reserved(const char *);
+char		*http_request_base(struct MHD_Connection *);
 void		 preq_free(struct preq *);
 
 /* api.c */

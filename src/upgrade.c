@@ -62,6 +62,8 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	if (ci != NULL && ci->client_addr != NULL)
 		(void)util_sockaddr_str(ci->client_addr, peer, sizeof(peer));
 	s = session_new(pr->tunnel_id, peer);
+	s->base = pr->base;		/* the session's now */
+	pr->base = NULL;
 	s->fd = sock;
 	s->urh = urh;
 	if (extra_in_size > 0) {
@@ -92,7 +94,7 @@ upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
 		return http_send_json_error(c, 401,
 		    "missing or wrong tunnel token");
 	}
-	if ((v = http_header(c, "X-Tunnel-Protocol")) != NULL &&
+	if ((v = http_header(c, "X-Tunnel-Protocol")) == NULL ||
 	    strcmp(v, "1") != 0)
 		return http_send_json_error(c, 400,
 		    "unsupported tunnel protocol version");
@@ -109,6 +111,8 @@ upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
 		    "a WebSocket upgrade is expected here");
 	if (atomic_load(&tunneld_draining))
 		return http_send_json_error(c, 503, "server shutting down");
+	free(pr->base);
+	pr->base = http_request_base(c);
 	r = MHD_create_response_for_upgrade(upgrade_done, NULL);
 	if (r == NULL)
 		return MHD_NO;
