@@ -165,6 +165,10 @@ main(int argc, char **argv)
 	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
 		log_warn("tls_cert/tls_key: TLS is not supported by this "
 		    "version yet; serving plain HTTP");
+	if (cfg.rate_limit > 0 || cfg.tcp_ports != NULL ||
+	    cfg.metrics_listen != NULL)
+		log_warn("rate_limit, tcp_ports and metrics_listen are not "
+		    "supported by this version yet and are ignored");
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
