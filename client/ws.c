@@ -299,7 +299,7 @@ static void
 ws_connect(struct link *l)
 {
 	struct lws_client_connect_info	 ci;
-	char				 path[1200];
+	char				 path[1200], hosthdr[300];
 
 	if (client_stopping() || l->wsi != NULL)
 		return;
@@ -317,7 +317,14 @@ ws_connect(struct link *l)
 	ci.address = client.srv.host;
 	ci.port = client.srv.port;
 	ci.path = path;
-	ci.host = client.srv.host;
+	/* Host with its port (RFC 9110); TLS keeps the bare name for SNI. */
+	if (!client.srv.tls && client.srv.port != 80 &&
+	    snprintf(hosthdr, sizeof(hosthdr), strchr(client.srv.host, ':') ?
+	    "[%s]:%d" : "%s:%d", client.srv.host, client.srv.port) <
+	    (int)sizeof(hosthdr))
+		ci.host = hosthdr;
+	else
+		ci.host = client.srv.host;
 	ci.origin = client.srv.host;
 	ci.local_protocol_name = ws_protocols[0].name;
 	ci.retry_and_idle_policy = &ws_retry;
@@ -634,7 +641,8 @@ ws_hello(struct link *l, struct proto_msg *m)
 	pthread_mutex_unlock(&client.mtx);
 	l->hello_done = true;
 	l->up_ms = util_now_ms();
-	url = m->hello.url != NULL ? m->hello.url : l->info.url;
+	/* The URL the API gave is the one "Public URL" showed. */
+	url = l->info.url != NULL ? l->info.url : m->hello.url;
 	if (!l->ever_up)
 		client_say("Forwarding: %s -> %s", url, l->local_url);
 	else
