@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,20 @@ static void	 tunneld_mhd_log(void *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 static void	 tunneld_write_port(int);
 static void	 tunneld_drain(int);
+static void	 tunneld_nofile(void);
+
+/* Every connection is a descriptor: use all the hard limit allows. */
+static void
+tunneld_nofile(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+	}
+}
 
 const char *
 tunneld_public_base(void)
@@ -176,6 +191,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* every thread inherits */
 	signal(SIGPIPE, SIG_IGN);
+	tunneld_nofile();
 
 	lfd = tunneld_listen(cfg.listen, &port);
 	if (cfg.public_url != NULL)
