@@ -16,11 +16,15 @@
 #include "xmalloc.h"
 
 #define API_MAX_METADATA	4096
+#define API_MAX_CIDRS		64
 
 struct create_req {
 	const char	*name;
 	int		 local_port;
 	char		*metadata;
+	const char	*basic_auth;
+	const char	*cidrs[API_MAX_CIDRS];
+	size_t		 ncidrs;
 };
 
 static enum MHD_Result	 api_send(struct MHD_Connection *, int,
@@ -179,8 +183,9 @@ api_new_token(struct tunnel *t, char *token, size_t len)
 static struct json_object *
 api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 {
-	struct json_object	*o = json_object_new_object();
+	struct json_object	*o = json_object_new_object(), *a;
 	char			 ts[32], *url;
+	size_t			 i;
 
 	json_object_object_add(o, "tunnel_id", json_object_new_string(t->id));
 	json_object_object_add(o, "name", t->named ?
@@ -202,6 +207,15 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 		    json_object_new_int(t->local_port));
 	json_object_object_add(o, "requests",
 	    json_object_new_int64((int64_t)t->requests));
+	json_object_object_add(o, "basic_auth",
+	    json_object_new_boolean(t->auth_user != NULL));
+	if (t->nallow > 0) {
+		a = json_object_new_array();
+		for (i = 0; i < t->nallow; i++)
+			json_object_array_add(a,
+			    json_object_new_string(t->allow_spec[i]));
+		json_object_object_add(o, "allow_cidr", a);
+	}
 	if (t->metadata != NULL)
 		json_object_object_add(o, "metadata",
 		    json_tokener_parse(t->metadata));
@@ -217,9 +231,9 @@ api_parse_create(struct preq *pr, struct json_object **rootp,
     struct create_req *cr, const char **err)
 {
 	struct json_tokener	*tok;
-	struct json_object	*root, *v;
+	struct json_object	*root, *v, *e;
 	const char		*s;
-	size_t			 len = tbuf_len(&pr->body);
+	size_t			 len = tbuf_len(&pr->body), i;
 
 	memset(cr, 0, sizeof(*cr));
 	*rootp = NULL;
@@ -281,6 +295,35 @@ api_parse_create(struct preq *pr, struct json_object **rootp,
 			return TUN_EINVAL;
 		}
 	}
+	if (json_object_object_get_ex(root, "basic_auth", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			*err = "basic_auth must be \"user:password\"";
+			return TUN_EINVAL;
+		}
+		cr->basic_auth = json_object_get_string(v);
+	}
+	if (json_object_object_get_ex(root, "allow_cidr", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (json_object_is_type(v, json_type_string))
+			cr->cidrs[cr->ncidrs++] = json_object_get_string(v);
+		else if (json_object_is_type(v, json_type_array) &&
+		    json_object_array_length(v) <= API_MAX_CIDRS) {
+			for (i = 0; i < json_object_array_length(v); i++) {
+				e = json_object_array_get_idx(v, i);
+				if (!json_object_is_type(e, json_type_string)) {
+					*err = "allow_cidr must hold strings";
+					return TUN_EINVAL;
+				}
+				cr->cidrs[cr->ncidrs++] =
+				    json_object_get_string(e);
+			}
+		} else {
+			*err = "allow_cidr must be a CIDR or a list of at "
+			    "most 64";
+			return TUN_EINVAL;
+		}
+	}
 	if (json_object_object_get_ex(root, "metadata", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
 		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
@@ -300,15 +343,25 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 {
 	struct create_req	 cr;
 	struct json_object	*root, *o;
-	struct tunnel		*t;
+	struct tunnel		*t, *scratch;
 	struct session		*old = NULL;
 	const char		*err = NULL;
+	int			 r;
 	char			 id[TUNNELD_ID_LEN], token[TUNNELD_TOKEN_LEN + 1];
 	int			 status = 201;
 	enum MHD_Result		 ret;
 	char			*base = http_request_base(c);
 
 	if (api_parse_create(pr, &root, &cr, &err) != 0) {
+		ret = http_send_json_error(c, 400, err);
+		goto out;
+	}
+	/* Validate the access settings before anything changes. */
+	scratch = tunnel_new("scratch", k->name);
+	r = tunnel_set_access(scratch, cr.basic_auth, cr.cidrs, cr.ncidrs,
+	    &err);
+	tunnel_free(scratch);
+	if (r != 0) {
 		ret = http_send_json_error(c, 400, err);
 		goto out;
 	}
@@ -345,6 +398,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		t->named = cr.name != NULL;
 		(void)registry_add_locked(t);
 	}
+	(void)tunnel_set_access(t, cr.basic_auth, cr.cidrs, cr.ncidrs, &err);
 	if (cr.local_port > 0)
 		t->local_port = cr.local_port;
 	if (cr.metadata != NULL) {

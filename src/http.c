@@ -126,6 +126,9 @@ http_send(struct MHD_Connection *c, int status, const char *type,
 	if (type != NULL)
 		MHD_add_response_header(r, "Content-Type", type);
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (status == 401 && type != NULL && strncmp(type, "text/html", 9) == 0)
+		MHD_add_response_header(r, "WWW-Authenticate",
+		    "Basic realm=\"tunnel\", charset=\"UTF-8\"");
 	if (status == 429 || status == 503)
 		MHD_add_response_header(r, "Retry-After", "1");
 	ret = MHD_queue_response(c, (unsigned int)status, r);

@@ -24,6 +24,7 @@ struct head_arg {
 	struct proto_head	*h;
 	const char		*connection;
 	bool			 trusted;
+	bool			 strip_authz;	/* the tunnel's credential */
 };
 
 static enum MHD_Result	 proxy_copy_header(void *, enum MHD_ValueKind,
@@ -73,6 +74,8 @@ proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
 		return MHD_YES;
 	if (httphdr_hop_by_hop(name, ha->connection) ||
 	    strcasecmp(name, "Content-Length") == 0)
+		return MHD_YES;
+	if (ha->strip_authz && strcasecmp(name, "Authorization") == 0)
 		return MHD_YES;
 	if (httphdr_is_forwarding(name) && !ha->trusted)
 		return MHD_YES;
@@ -126,8 +129,19 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	char			 addr[64];
 	long long		 len = -1;
 	int			 r;
+	bool			 strip_authz;
+	const union MHD_ConnectionInfo *ci;
 
 	util_strlcpy(pr->tunnel_id, id, sizeof(pr->tunnel_id));
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	r = registry_access(id, ci != NULL ? ci->client_addr : NULL,
+	    http_header(c, "Authorization"), &strip_authz);
+	if (r == 403)
+		return proxy_fail(pr, 403, "Your address may not use this "
+		    "tunnel.");
+	if (r == 401)
+		return proxy_fail(pr, 401, "This tunnel needs a user name and "
+		    "password.");
 	if ((r = registry_session(id, &s)) == TUN_ENOENT)
 		return proxy_fail(pr, 404, "There is no tunnel here. Check the "
 		    "address, or start tunnel-client again.");
@@ -161,6 +175,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	ha.h = &st->open;
 	ha.connection = http_header(c, "Connection");
 	ha.trusted = proxy_trusted(c, addr, sizeof(addr));
+	ha.strip_authz = strip_authz;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_copy_header, &ha);
 	proxy_forwarding(c, &st->open, ha.trusted, id, path_routing);
 	st->conn = c;

@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
 
 #include "log.h"
 #include "tunerr.h"
@@ -62,11 +65,161 @@ tunnel_new(const char *id, const char *owner)
 	return t;
 }
 
+static void
+tunnel_clear_access(struct tunnel *t)
+{
+	size_t	i;
+
+	free(t->auth_user);
+	t->auth_user = NULL;
+	explicit_bzero(t->auth_hash, sizeof(t->auth_hash));
+	for (i = 0; i < t->nallow; i++)
+		free(t->allow_spec[i]);
+	free(t->allow_spec);
+	free(t->allow);
+	t->allow_spec = NULL;
+	t->allow = NULL;
+	t->nallow = 0;
+}
+
+/* Restore from the state file: the hash, never the password. */
+void
+tunnel_set_auth_hash(struct tunnel *t, const char *user, const char *salt,
+    const char *hash)
+{
+	free(t->auth_user);
+	t->auth_user = xstrdup(user);
+	util_strlcpy(t->auth_salt, salt, sizeof(t->auth_salt));
+	util_strlcpy(t->auth_hash, hash, sizeof(t->auth_hash));
+}
+
+static void
+tunnel_hash_password(const char *salt, const char *pass, char *out)
+{
+	char	*buf;
+	int	 n;
+
+	n = xasprintf(&buf, "%s%s", salt, pass);
+	util_sha256_hex(buf, (size_t)n, out);
+	freezero(buf, (size_t)n);
+}
+
+/*
+ * Visitor access of a tunnel: basic auth as "user:pass" (NULL: none) and
+ * an allow list of CIDRs (none: everyone).  Replaces what was set.
+ */
+int
+tunnel_set_access(struct tunnel *t, const char *basic, const char *const *cidrs,
+    size_t ncidrs, const char **err)
+{
+	const char	*colon;
+	struct cidr	*allow = NULL;
+	size_t		 i;
+
+	if (basic != NULL && ((colon = strchr(basic, ':')) == NULL ||
+	    colon == basic || colon[1] == '\0' || colon - basic > 128 ||
+	    strlen(colon + 1) > 256)) {
+		*err = "basic_auth must be \"user:password\"";
+		return TUN_EINVAL;
+	}
+	if (ncidrs > 0)
+		allow = xcalloc(ncidrs, sizeof(*allow));
+	for (i = 0; i < ncidrs; i++) {
+		if (util_cidr_parse(cidrs[i], &allow[i]) != 0) {
+			free(allow);
+			*err = "allow_cidr must hold addresses or CIDRs";
+			return TUN_EINVAL;
+		}
+	}
+	tunnel_clear_access(t);
+	if (basic != NULL) {
+		colon = strchr(basic, ':');
+		t->auth_user = xstrndup(basic, (size_t)(colon - basic));
+		util_random_token(t->auth_salt, sizeof(t->auth_salt));
+		tunnel_hash_password(t->auth_salt, colon + 1, t->auth_hash);
+	}
+	t->allow = allow;
+	t->nallow = ncidrs;
+	if (ncidrs > 0)
+		t->allow_spec = xcalloc(ncidrs, sizeof(*t->allow_spec));
+	for (i = 0; i < ncidrs; i++)
+		t->allow_spec[i] = xstrdup(cidrs[i]);
+	return 0;
+}
+
+/* "Basic base64(user:pass)" against the tunnel's user and hash. */
+static bool
+tunnel_check_basic(const struct tunnel *t, const char *authz)
+{
+	gnutls_datum_t	 in, out = { NULL, 0 };
+	char		 h[UTIL_SHA256_HEX], *cred = NULL, *pass;
+	bool		 ok = false;
+
+	if (authz == NULL || strncasecmp(authz, "Basic ", 6) != 0)
+		return false;
+	authz += 6;
+	while (*authz == ' ')
+		authz++;
+	in.data = (unsigned char *)(uintptr_t)authz;
+	in.size = (unsigned int)strlen(authz);
+	if (in.size == 0 || in.size > 1024 ||
+	    gnutls_base64_decode2(&in, &out) != 0)
+		return false;
+	cred = xstrndup((const char *)out.data, out.size);
+	if (strlen(cred) != out.size || (pass = strchr(cred, ':')) == NULL)
+		goto out;		/* a NUL inside, or no colon */
+	*pass++ = '\0';
+	tunnel_hash_password(t->auth_salt, pass, h);
+	ok = util_ct_streq(cred, t->auth_user) &
+	    util_ct_eq(h, t->auth_hash, sizeof(h));
+out:
+	freezero(cred, out.size + 1);
+	explicit_bzero(out.data, out.size);
+	gnutls_free(out.data);
+	return ok;
+}
+
+/*
+ * Before a request reaches the agent: 0 to let it through, else the status
+ * to answer: 404 no such tunnel, 403 not on the allow list, 401 basic auth.
+ * *strip_authz: the Authorization header is the tunnel's, not the app's.
+ */
+int
+registry_access(const char *id, const struct sockaddr *sa, const char *authz,
+    bool *strip_authz)
+{
+	struct tunnel	*t;
+	size_t		 i;
+	int		 r = 0;
+
+	*strip_authz = false;
+	registry_lock();
+	if ((t = registry_find_locked(id)) == NULL) {
+		registry_unlock();
+		return 404;
+	}
+	if (t->nallow > 0) {
+		for (i = 0; sa != NULL && i < t->nallow; i++)
+			if (util_cidr_match(&t->allow[i], sa))
+				break;
+		if (sa == NULL || i == t->nallow)
+			r = 403;
+	}
+	if (r == 0 && t->auth_user != NULL) {
+		*strip_authz = true;
+		if (!tunnel_check_basic(t, authz))
+			r = 401;
+	}
+	registry_unlock();
+	return r;
+}
+
 void
 tunnel_free(struct tunnel *t)
 {
 	if (t == NULL)
 		return;
+	tunnel_clear_access(t);
 	free(t->metadata);
 	explicit_bzero(t->token_hash, sizeof(t->token_hash));
 	free(t);

@@ -31,7 +31,8 @@ static struct tunnel *state_tunnel(struct json_object *);
 static void
 state_add_json(struct tunnel *t, void *arg)
 {
-	struct json_object	*arr = arg, *o = json_object_new_object();
+	struct json_object	*arr = arg, *o = json_object_new_object(), *a;
+	size_t			 i;
 
 	json_object_object_add(o, "id", json_object_new_string(t->id));
 	json_object_object_add(o, "owner", json_object_new_string(t->owner));
@@ -48,6 +49,21 @@ state_add_json(struct tunnel *t, void *arg)
 	if (t->metadata != NULL)
 		json_object_object_add(o, "metadata",
 		    json_tokener_parse(t->metadata));
+	if (t->auth_user != NULL) {
+		json_object_object_add(o, "basic_auth_user",
+		    json_object_new_string(t->auth_user));
+		json_object_object_add(o, "basic_auth_salt",
+		    json_object_new_string(t->auth_salt));
+		json_object_object_add(o, "basic_auth_sha256",
+		    json_object_new_string(t->auth_hash));
+	}
+	if (t->nallow > 0) {
+		a = json_object_new_array();
+		for (i = 0; i < t->nallow; i++)
+			json_object_array_add(a,
+			    json_object_new_string(t->allow_spec[i]));
+		json_object_object_add(o, "allow_cidr", a);
+	}
 	json_object_array_add(arr, o);
 }
 
@@ -142,6 +158,9 @@ state_tunnel(struct json_object *o)
 	struct tunnel		*t;
 	struct json_object	*v;
 	const char		*id, *owner, *hash, *type;
+	const char		*user, *salt = NULL, *ahash = NULL;
+	const char		*cidrs[64], *err;
+	size_t			 i, n;
 
 	if ((id = state_str(o, "id")) == NULL || !util_valid_name(id) ||
 	    (owner = state_str(o, "owner")) == NULL ||
@@ -163,6 +182,26 @@ state_tunnel(struct json_object *o)
 	if (json_object_object_get_ex(o, "metadata", &v))
 		t->metadata = xstrdup(json_object_to_json_string_ext(v,
 		    JSON_C_TO_STRING_PLAIN));
+	if ((user = state_str(o, "basic_auth_user")) != NULL &&
+	    (salt = state_str(o, "basic_auth_salt")) != NULL &&
+	    (ahash = state_str(o, "basic_auth_sha256")) != NULL)
+		tunnel_set_auth_hash(t, user, salt, ahash);
+	if (json_object_object_get_ex(o, "allow_cidr", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		n = json_object_array_length(v);
+		if (n > 64)
+			n = 64;
+		for (i = 0; i < n; i++)
+			cidrs[i] = json_object_get_string(
+			    json_object_array_get_idx(v, i));
+		if (tunnel_set_access(t, NULL, cidrs, n, &err) != 0) {
+			/* Fail closed: a list we cannot read lets nobody in. */
+			cidrs[0] = "255.255.255.255/32";
+			(void)tunnel_set_access(t, NULL, cidrs, 1, &err);
+		}
+		if (user != NULL && salt != NULL && ahash != NULL)
+			tunnel_set_auth_hash(t, user, salt, ahash);
+	}
 	/* Idle time counts from this start: the agent could not connect. */
 	t->disconnected_at = util_wall_s();
 	return t;

@@ -87,6 +87,13 @@ struct tunnel {
 	int64_t		 last_active;
 	int64_t		 disconnected_at;	/* 0 while an agent is on */
 	char		*metadata;		/* JSON text, may be NULL */
+	/* visitor access, checked before anything reaches the agent */
+	char		*auth_user;		/* basic auth, or NULL */
+	char		 auth_salt[33];
+	char		 auth_hash[UTIL_SHA256_HEX];	/* of salt + password */
+	struct cidr	*allow;			/* allow list, or none */
+	char		**allow_spec;		/* as given, for the state */
+	size_t		 nallow;
 	struct session	*session;		/* connected agent, or NULL */
 	uint64_t	 requests;
 	struct tunnel	*next;			/* hash chain */
@@ -293,6 +300,12 @@ int		 registry_attach(struct session *, char **);
 void		 registry_detach(struct session *);
 void		 registry_cleanup(void);
 bool		 registry_check_token(const char *, const char *);
+int		 registry_access(const char *, const struct sockaddr *,
+		    const char *, bool *);
+int		 tunnel_set_access(struct tunnel *, const char *,
+		    const char *const *, size_t, const char **);
+void		 tunnel_set_auth_hash(struct tunnel *, const char *,
+		    const char *, const char *);
 
 /* state.c */
 int		 state_load(void);
