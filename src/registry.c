@@ -153,7 +153,7 @@ tunnel_check_basic(const struct tunnel *t, const char *authz)
 {
 	gnutls_datum_t	 in, out = { NULL, 0 };
 	char		 h[UTIL_SHA256_HEX], *cred = NULL, *pass;
-	bool		 ok = false;
+	bool		 ok = false, user_ok, pass_ok;
 
 	if (authz == NULL || strncasecmp(authz, "Basic ", 6) != 0)
 		return false;
@@ -170,8 +170,10 @@ tunnel_check_basic(const struct tunnel *t, const char *authz)
 		goto out;		/* a NUL inside, or no colon */
 	*pass++ = '\0';
 	tunnel_hash_password(t->auth_salt, pass, h);
-	ok = util_ct_streq(cred, t->auth_user) &
-	    util_ct_eq(h, t->auth_hash, sizeof(h));
+	/* Both comparisons always run: no early exit on the user name. */
+	user_ok = util_ct_streq(cred, t->auth_user);
+	pass_ok = util_ct_eq(h, t->auth_hash, sizeof(h));
+	ok = user_ok && pass_ok;
 out:
 	freezero(cred, out.size + 1);
 	explicit_bzero(out.data, out.size);
@@ -388,6 +390,8 @@ registry_check_token(const char *id, const char *token)
 /*
  * From the loop, on the agent's HELLO: the tunnel is served by s now.  A
  * session already there is stale (the agent reconnected) and is dropped.
+ * The token is checked again: it may have been rotated, or the tunnel
+ * deleted and made anew, since the agent connected.  TUN_EPERM: it was.
  */
 int
 registry_attach(struct session *s, char **url)
@@ -399,6 +403,10 @@ registry_attach(struct session *s, char **url)
 	if ((t = registry_find_locked(s->tunnel_id)) == NULL) {
 		registry_unlock();
 		return TUN_ENOENT;
+	}
+	if (!util_ct_eq(s->token_hash, t->token_hash, sizeof(s->token_hash))) {
+		registry_unlock();
+		return TUN_EPERM;
 	}
 	old = t->session;
 	session_ref(s);

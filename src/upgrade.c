@@ -48,6 +48,7 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	struct preq			*pr = req_cls;
 	struct session			*s;
 	const union MHD_ConnectionInfo	*ci;
+	const char			*auth;
 	char				 peer[64] = "?";
 	int				 one = 1, fl;
 
@@ -64,6 +65,10 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	s = session_new(pr->tunnel_id, peer);
 	s->base = pr->base;		/* the session's now */
 	pr->base = NULL;
+	/* Checked in upgrade_connect; the loop checks it again on HELLO. */
+	if ((auth = http_header(c, "Authorization")) != NULL &&
+	    strlen(auth) > 7)
+		util_sha256_hex(auth + 7, strlen(auth + 7), s->token_hash);
 	s->fd = sock;
 	s->urh = urh;
 	if (extra_in_size > 0) {

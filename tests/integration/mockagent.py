@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--token", required=True)
     ap.add_argument("--mode", default="echo")
     ap.add_argument("--proto", default="1")
+    ap.add_argument("--hello-delay", type=float, default=0)
     a = ap.parse_args()
     host, port = a.server.rsplit(":", 1)
     s, status, rest = ws_connect(host, int(port), f"/api/tunnel/connect/{a.id}",
@@ -87,8 +88,19 @@ def main():
     print(f"status {status}", flush=True)
     if status != 101:
         sys.exit(1)
-    ws_send(s, msg(HELLO, 0, json.dumps({"version": 1, "window": 1 << 20,
-                                          "agent": "mockagent"}).encode()))
+    hello = msg(HELLO, 0, json.dumps({"version": 1, "window": 1 << 20,
+                                       "agent": "mockagent"}).encode())
+    if a.hello_delay > 0:
+        time.sleep(a.hello_delay)
+    ws_send(s, hello)
+    if a.mode == "hello2":
+        ws_send(s, hello)
+    if a.mode == "unknown":         # streams the server never opened
+        for t, pl in ((DATA, b"x"), (END, b""), (WINDOW, struct.pack(">I", 1)),
+                      (RESET, struct.pack(">I", 1)),
+                      (RESPONSE, json.dumps({"status": 200, "headers": [],
+                                             "content_length": 0}).encode())):
+            ws_send(s, msg(t, 999, pl))
     r = Reader(s, rest)
     bodies = {}
     while True:
@@ -121,11 +133,37 @@ def main():
                 ws_send(s, msg(END, sid), mask=False)
             elif a.mode == "silent":
                 pass
+            elif a.mode == "early":     # answer at once, never read the body
+                ws_send(s, msg(RESPONSE, sid, json.dumps(
+                    {"status": 200, "headers": [], "content_length": 2}
+                ).encode()))
+                ws_send(s, msg(DATA, sid, b"ok"))
+                ws_send(s, msg(END, sid))
+            elif a.mode == "datafirst":
+                ws_send(s, msg(DATA, sid, b"too soon"))
+            elif a.mode in ("resp2", "end2", "winover"):
+                rm = msg(RESPONSE, sid, json.dumps(
+                    {"status": 200, "headers": [], "content_length": -1}
+                ).encode())
+                ws_send(s, rm)
+                if a.mode == "resp2":
+                    ws_send(s, rm)
+                elif a.mode == "end2":
+                    ws_send(s, msg(DATA, sid, b"ok"))
+                    ws_send(s, msg(END, sid))
+                    ws_send(s, msg(END, sid))
+                    ws_send(s, msg(DATA, sid, b"late"))
+                else:
+                    w = msg(WINDOW, sid, struct.pack(">I", 64 << 20))
+                    ws_send(s, w)
+                    ws_send(s, w)
+        elif t == DATA and a.mode == "early":
+            pass
         elif t == DATA:
             h, b = bodies.get(sid, (None, b""))
             bodies[sid] = (h, b + body)
             ws_send(s, msg(WINDOW, sid, struct.pack(">I", len(body))))
-        elif t == END and sid in bodies and a.mode == "echo":
+        elif t == END and sid in bodies and a.mode in ("echo", "unknown"):
             head, b = bodies.pop(sid)
             out = json.dumps({"method": head["method"], "path": head["path"],
                               "headers": head["headers"],
