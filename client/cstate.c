@@ -24,10 +24,13 @@
 #include "xmalloc.h"
 
 #define CSTATE_MAX_FILE	(64 * 1024)
+#define CSTATE_MAX_TOKEN	1024
+#define CSTATE_MAX_URL		2048
 
 static char	*cstate_dir(void);
 static int	 cstate_mkdirs(const char *);
 static const char *cstate_str(struct json_object *, const char *);
+static bool	 cstate_visible(const char *, size_t);
 
 static char *
 cstate_dir(void)
@@ -80,9 +83,29 @@ cstate_str(struct json_object *obj, const char *key)
 	struct json_object	*v;
 
 	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
+	    !json_object_is_type(v, json_type_string) ||
+	    strlen(json_object_get_string(v)) !=
+	    (size_t)json_object_get_string_len(v))	/* a \u0000 inside */
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/*
+ * 1..max bytes of visible ASCII, no blanks: fit for a request header and
+ * for the terminal.
+ */
+static bool
+cstate_visible(const char *s, size_t max)
+{
+	const unsigned char	*p;
+
+	if (s[0] == '\0' || strlen(s) > max)
+		return false;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p <= ' ' || *p >= 0x7f)
+			return false;
+	}
+	return true;
 }
 
 void
@@ -95,7 +118,11 @@ tunnel_info_clear(struct tunnel_info *ti)
 	memset(ti, 0, sizeof(*ti));
 }
 
-/* TUN_ENOENT: nothing saved (or saved for another server). */
+/*
+ * TUN_ENOENT: nothing saved (or saved for another server).  A symbolic
+ * link, a FIFO or any other non-regular file is damaged (TUN_EINVAL), never
+ * followed or waited on.
+ */
 int
 cstate_load(const char *path, const char *server, struct tunnel_info *ti)
 {
@@ -107,8 +134,15 @@ cstate_load(const char *path, const char *server, struct tunnel_info *ti)
 	int			 fd, r = TUN_ENOENT;
 
 	memset(ti, 0, sizeof(*ti));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return errno == ENOENT ? TUN_ENOENT : TUN_EIO;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) == -1) {
+		if (errno == ENOENT)
+			return TUN_ENOENT;
+		if (errno != ELOOP)
+			return TUN_EIO;
+		log_warn("%s: ignoring a damaged saved tunnel", path);
+		return TUN_EINVAL;
+	}
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
 	    sb.st_size > CSTATE_MAX_FILE) {
 		r = TUN_EINVAL;
@@ -130,7 +164,8 @@ cstate_load(const char *path, const char *server, struct tunnel_info *ti)
 	url = cstate_str(obj, "url");
 	srv = cstate_str(obj, "server");
 	if (id == NULL || tok == NULL || url == NULL || srv == NULL ||
-	    !util_valid_name(id) || tok[0] == '\0') {
+	    !util_valid_name(id) || !cstate_visible(tok, CSTATE_MAX_TOKEN) ||
+	    !cstate_visible(url, CSTATE_MAX_URL)) {
 		r = TUN_EINVAL;
 		goto out;
 	}

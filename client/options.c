@@ -75,6 +75,7 @@ static void	 options_overlay(struct tunnel_conf *, struct cli *);
 static void	 options_set(char **, const char *);
 static void	 options_add_cidr(struct tunnel_conf *, const char *);
 static void	 options_tunnel_free(struct tunnel_conf *);
+static bool	 options_valid_host(const char *);
 static char	*options_default_config(void);
 
 void
@@ -114,6 +115,21 @@ options_set(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = v != NULL ? xstrdup(v) : NULL;
+}
+
+/* A host name or address: 1..255 bytes, no blanks, controls or URL syntax. */
+static bool
+options_valid_host(const char *h)
+{
+	const unsigned char	*p;
+
+	if (h[0] == '\0' || strlen(h) > 255 || strpbrk(h, "/?#@[]\\") != NULL)
+		return false;
+	for (p = (const unsigned char *)h; *p != '\0'; p++) {
+		if (*p <= ' ' || *p == 0x7f)
+			return false;
+	}
+	return true;
 }
 
 static void
@@ -183,9 +199,12 @@ options_parse_target(const char *s, struct tunnel_conf *t)
 			if (n < 3)
 				return TUN_EINVAL;
 			buf[n - 1] = '\0';
-			util_strlcpy(host, buf + 1, sizeof(host));
-		} else
-			util_strlcpy(host, buf, sizeof(host));
+			if (util_strlcpy(host, buf + 1, sizeof(host)) >=
+			    sizeof(host))
+				return TUN_EINVAL;
+		} else if (util_strlcpy(host, buf, sizeof(host)) >=
+		    sizeof(host))
+			return TUN_EINVAL;
 		port = dflt;
 	} else if (util_split_hostport(buf, host, sizeof(host), &port) != 0 ||
 	    port == 0)
@@ -244,13 +263,17 @@ options_server_url(const char *s, struct server_url *u)
 			return TUN_EINVAL;
 		else
 			u->port = port;
-	} else if (strchr(hp, ':') == NULL)
-		util_strlcpy(u->host, hp, sizeof(u->host));
-	else if (util_split_hostport(hp, u->host, sizeof(u->host), &port) != 0 ||
-	    port == 0 || u->host[0] == '\0')
+	} else if (strchr(hp, ':') == NULL) {
+		if (util_strlcpy(u->host, hp, sizeof(u->host)) >=
+		    sizeof(u->host))
+			return TUN_EINVAL;
+	} else if (util_split_hostport(hp, u->host, sizeof(u->host),
+	    &port) != 0 || port == 0 || u->host[0] == '\0')
 		return TUN_EINVAL;
 	else
 		u->port = port;
+	if (!options_valid_host(u->host))
+		return TUN_EINVAL;
 	if (snprintf(u->base, sizeof(u->base), "%s://%s%s%s:%d%s",
 	    u->tls ? "https" : "http", strchr(u->host, ':') ? "[" : "", u->host,
 	    strchr(u->host, ':') ? "]" : "", u->port, u->prefix) >=
@@ -264,7 +287,7 @@ options_cli(struct cli *c, int argc, char **argv)
 {
 	int	ch;
 
-	optind = 1;
+	optind = 0;		/* start afresh, even after an early return */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":vqhV", options_long,
 	    NULL)) != -1) {
@@ -344,8 +367,15 @@ options_cli(struct cli *c, int argc, char **argv)
 			    TC_NAME, argv[optind - 1]);
 			return TUN_EINVAL;
 		default:
-			fprintf(stderr, "%s: unknown option %s\n", TC_NAME,
-			    argv[optind - 1]);
+			if (optopt >= OPT_SERVER)
+				fprintf(stderr, "%s: option %s takes no "
+				    "value\n", TC_NAME, argv[optind - 1]);
+			else if (optopt != 0)
+				fprintf(stderr, "%s: unknown option -%c\n",
+				    TC_NAME, optopt);
+			else
+				fprintf(stderr, "%s: unknown option %s\n",
+				    TC_NAME, argv[optind - 1]);
 			return TUN_EINVAL;
 		}
 	}
@@ -488,7 +518,7 @@ options_overlay(struct tunnel_conf *t, struct cli *c)
 		options_set(&t->host, c->t.host);
 	if (c->t.port != 0)
 		t->port = c->t.port;
-	if (c->https)
+	if (c->https || c->t.https)	/* --https or an https:// target */
 		t->https = true;
 	if (c->tcp)
 		t->tcp = true;
@@ -521,7 +551,7 @@ options_check_tunnel(struct tunnel_conf *t)
 	}
 	if (t->host == NULL)
 		t->host = xstrdup(TC_DEFAULT_HOST);
-	if (t->host[0] == '\0' || strpbrk(t->host, "/@ []") != NULL) {
+	if (!options_valid_host(t->host)) {
 		fprintf(stderr, "%s: %s: bad host %s\n", TC_NAME, what,
 		    t->host);
 		return TUN_EINVAL;
