@@ -9,15 +9,35 @@
  * and the write callback pauses the transfer when the stream has no send
  * credit or the queues are over TC_OUTQ_MAX.  Only this thread calls curl
  * and frees streams.
+ *
+ * An upgrade request (Upgrade and "Connection: upgrade", no body) skips
+ * curl: this thread connects to the local service itself (non-blocking,
+ * GnuTLS for --https), writes the head, reads the response head with
+ * httphead.c and, after a 101, relays raw bytes both ways as DATA under
+ * the same credit rules; the sockets join curl_multi_poll() as extra fds.
  */
 #include "config.h"
 
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
 
 #include "httphdr.h"
+#include "httphead.h"
 #include "log.h"
 #include "tunerr.h"
 #include "tunnel-client.h"
@@ -25,6 +45,41 @@
 #include "xmalloc.h"
 
 #define FWD_PAGE_MAX	2048
+#define FWD_UP_PEND	(2 * PROTO_MAX_DATA)	/* head leftovers */
+#define FWD_UP_READS	8			/* reads per turn */
+
+/*
+ * An upgrade request (WebSocket or any other) goes over a connection of
+ * its own instead of curl: the head is written and the response head read
+ * here, and after a 101 the bytes are relayed both ways under the
+ * stream's flow control.  Curl thread only.
+ */
+enum { UP_CONNECT, UP_TLS, UP_HEAD, UP_BODY, UP_RELAY };
+
+struct upgrade {
+	int				 fd;
+	int				 phase;
+	struct addrinfo			*ai;	/* addresses to try */
+	struct addrinfo			*cur;
+	gnutls_session_t		 tls;	/* --https */
+	gnutls_certificate_credentials_t cred;
+	bool				 hs_started;
+	size_t				 wtry;	/* TLS write to repeat */
+	uint64_t			 deadline; /* ms, 0: none */
+	struct tbuf			 out;	/* to the local service */
+	struct tbuf			 pend;	/* read, not yet sent as DATA */
+	struct httphead			 hh;
+	struct httpchunk		 ck;
+	int				 body;	/* HTTPHEAD_BODY_* */
+	int64_t				 left;	/* Content-Length bytes left */
+	bool				 rd_eof;	/* local EOF */
+	bool				 end_sent;	/* our END */
+	bool				 wr_shut;	/* server's END passed on */
+};
+
+static struct curl_waitfd	*fwd_poll;	/* curl thread only */
+static struct stream		**fwd_pollst;
+static size_t			 fwd_npoll;
 
 static void	*forward_main(void *);
 static void	 forward_drain(void);
@@ -45,6 +100,28 @@ static void	 forward_queue_head(struct stream *, const struct proto_head *,
 		    const void *, size_t);
 static void	 forward_log(struct stream *);
 static struct curl_slist *forward_slist(struct curl_slist *, const char *);
+static bool	 forward_is_upgrade(const struct stream *);
+static void	 forward_up_head(struct stream *);
+static void	 forward_up_begin(struct stream *);
+static void	 forward_up_connect(struct stream *);
+static int	 forward_up_tls_start(struct stream *);
+static ssize_t	 forward_up_recv(struct upgrade *, void *, size_t);
+static ssize_t	 forward_up_send(struct upgrade *, const void *, size_t);
+static short	 forward_up_events(struct stream *);
+static void	 forward_up_fail(struct stream *, int, const char *);
+static void	 forward_up_close(struct stream *);
+static int	 forward_up_emit(struct stream *, const void *, size_t);
+static void	 forward_up_flush(struct stream *);
+static void	 forward_data_locked(struct stream *, const void *, size_t);
+static void	 forward_up_end(struct stream *);
+static void	 forward_up_finish(struct stream *);
+static int	 forward_up_response(struct stream *);
+static int	 forward_up_feed(struct stream *, const uint8_t *, size_t);
+static int	 forward_up_read(struct stream *);
+static int	 forward_up_write(struct stream *);
+static void	 forward_up_service(struct stream *, short);
+static int	 forward_up_pollset(void);
+static void	 forward_up_ready(int);
 
 int
 forward_start(void)
@@ -99,6 +176,11 @@ forward_stop(void)
 	if (client.multi != NULL)
 		curl_multi_cleanup(client.multi);
 	client.multi = NULL;
+	free(fwd_poll);
+	free(fwd_pollst);
+	fwd_poll = NULL;
+	fwd_pollst = NULL;
+	fwd_npoll = 0;
 }
 
 void
@@ -111,13 +193,16 @@ forward_wake(void)
 static void *
 forward_main(void *arg)
 {
-	int	running;
+	int	running, n;
 
 	while (!client_stopping()) {
 		forward_drain();
 		curl_multi_perform(client.multi, &running);
 		forward_reap();
-		curl_multi_poll(client.multi, NULL, 0, 1000, NULL);
+		n = forward_up_pollset();
+		curl_multi_poll(client.multi, n > 0 ? fwd_poll : NULL,
+		    (unsigned int)n, 1000, NULL);
+		forward_up_ready(n);
 	}
 	return NULL;
 }
@@ -293,7 +378,16 @@ forward_process(struct stream *st)
 			client.all->all_prev = st;
 		client.all = st;
 	}
-	if (st->easy == NULL && !st->easy_done) {
+	if (st->up != NULL || (!reset && st->easy == NULL &&
+	    !st->easy_done && forward_is_upgrade(st))) {
+		if (reset) {
+			forward_log(st);
+			forward_up_close(st);
+		} else if (st->up == NULL)
+			forward_up_begin(st);
+		else
+			forward_up_service(st, 0);
+	} else if (st->easy == NULL && !st->easy_done) {
 		if (reset)
 			st->easy_done = true;
 		else
@@ -330,6 +424,7 @@ forward_maybe_free(struct stream *st)
 static void
 forward_free(struct stream *st)
 {
+	forward_up_close(st);
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
 	tbuf_free(&st->req);
@@ -837,4 +932,800 @@ forward_log(struct stream *st)
 	client_say("%s %s %s %llums", st->open.method != NULL ?
 	    st->open.method : "?", path, code,
 	    (unsigned long long)(util_now_ms() - st->started_ms));
+}
+
+/* --- upgrades: a raw connection per stream ----------------------------- */
+
+/* Is the request an upgrade (Upgrade and "Connection: ...upgrade...")? */
+static bool
+forward_is_upgrade(const struct stream *st)
+{
+	const char	*u, *c;
+	size_t		 n;
+
+	if (st->open.body)
+		return false;		/* not one (PROTOCOL 5.3): curl's */
+	u = proto_head_get(&st->open, "Upgrade");
+	c = proto_head_get(&st->open, "Connection");
+	if (u == NULL || u[0] == '\0' || c == NULL)
+		return false;
+	while (*c != '\0') {
+		c += strspn(c, " \t,");
+		n = strcspn(c, " \t,");
+		if (n == 7 && strncasecmp(c, "upgrade", 7) == 0)
+			return true;
+		c += n;
+	}
+	return false;
+}
+
+/* The request head for the local service, in up->out. */
+static void
+forward_up_head(struct stream *st)
+{
+	struct upgrade			*up = st->up;
+	const struct tunnel_conf	*t = st->link->conf;
+	const struct proto_header	*h;
+	const char			*conn, *host;
+	char				*line;
+	size_t				 i;
+
+	conn = proto_head_get(&st->open, "Connection");
+	if (strcmp(t->host_header, "rewrite") == 0)
+		host = st->link->local_hostport;
+	else if (strcmp(t->host_header, "preserve") == 0) {
+		if ((host = proto_head_get(&st->open, "Host")) == NULL)
+			host = st->link->local_hostport;
+	} else
+		host = t->host_header;
+	st->sent_host = xstrdup(host);
+	xasprintf(&line, "%s %s HTTP/1.1\r\nHost: %s\r\n", st->open.method,
+	    st->open.path, host);
+	(void)tbuf_put(&up->out, line, strlen(line));
+	free(line);
+	for (i = 0; i < st->open.nhdrs; i++) {
+		h = &st->open.hdrs[i];
+		if (strcasecmp(h->name, "Host") == 0 ||
+		    strcasecmp(h->name, "Content-Length") == 0 ||
+		    strcasecmp(h->name, "Expect") == 0 ||
+		    (strcasecmp(h->name, "Upgrade") != 0 &&
+		    strcasecmp(h->name, "Connection") != 0 &&
+		    httphdr_hop_by_hop(h->name, conn)))
+			continue;
+		xasprintf(&line, "%s: %s\r\n", h->name, h->value);
+		(void)tbuf_put(&up->out, line, strlen(line));
+		free(line);
+	}
+	(void)tbuf_put(&up->out, "\r\n", 2);
+}
+
+/* Start: resolve, connect (non-blocking), queue the head. */
+static void
+forward_up_begin(struct stream *st)
+{
+	const struct tunnel_conf	*t = st->link->conf;
+	struct upgrade			*up;
+	struct addrinfo			 hints;
+	char				 port[16];
+	int				 e;
+
+	up = st->up = xcalloc(1, sizeof(*up));
+	up->fd = -1;
+	tbuf_init(&up->out, PROTO_MAX_MSG + 1024);
+	tbuf_init(&up->pend, FWD_UP_PEND);
+	httphead_init(&up->hh);
+	httpchunk_init(&up->ck);
+	up->deadline = util_now_ms() +
+	    (uint64_t)client.opt->connect_timeout * 1000;
+	pthread_mutex_lock(&client.mtx);
+	st->read_paused = true;		/* every DATA and END wakes us */
+	pthread_mutex_unlock(&client.mtx);
+	forward_up_head(st);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	(void)snprintf(port, sizeof(port), "%d", t->port);
+	if ((e = getaddrinfo(t->host, port, &hints, &up->ai)) != 0) {
+		up->ai = NULL;
+		forward_up_fail(st, 502, gai_strerror(e));
+		return;
+	}
+	up->cur = up->ai;
+	log_debug("stream %u: upgrade %s %s", st->id, st->open.method,
+	    st->open.path);
+	forward_up_connect(st);
+}
+
+/* Try the addresses in turn (::1 then 127.0.0.1 for localhost). */
+static void
+forward_up_connect(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	int		 one = 1, err = 0;
+	socklen_t	 len = sizeof(err);
+
+	if (up->fd != -1) {
+		/* A connect in progress: did it work? */
+		if (getsockopt(up->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err == EINPROGRESS || err == EALREADY)
+			return;
+		if (err == 0)
+			goto connected;
+		close(up->fd);
+		up->fd = -1;
+		up->cur = up->cur->ai_next;
+	}
+	for (; up->cur != NULL; up->cur = up->cur->ai_next) {
+		up->fd = socket(up->cur->ai_family, up->cur->ai_socktype |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, up->cur->ai_protocol);
+		if (up->fd == -1) {
+			err = errno;
+			continue;
+		}
+		if (connect(up->fd, up->cur->ai_addr, up->cur->ai_addrlen) ==
+		    0)
+			goto connected;
+		if (errno == EINPROGRESS)
+			return;
+		err = errno;
+		close(up->fd);
+		up->fd = -1;
+	}
+	forward_up_fail(st, 502, strerror(err != 0 ? err : ECONNREFUSED));
+	return;
+connected:
+	(void)setsockopt(up->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	freeaddrinfo(up->ai);
+	up->ai = up->cur = NULL;
+	if (client.opt->request_timeout > 0)
+		up->deadline = util_now_ms() +
+		    (uint64_t)client.opt->request_timeout * 1000;
+	else
+		up->deadline = 0;
+	if (!st->link->conf->https) {
+		up->phase = UP_HEAD;
+		return;
+	}
+	if (forward_up_tls_start(st) != 0) {
+		forward_up_fail(st, 502, "TLS set-up failed");
+		return;
+	}
+	up->phase = UP_TLS;
+}
+
+static int
+forward_up_tls_start(struct stream *st)
+{
+	struct upgrade		*up = st->up;
+	const char		*host = st->link->conf->host;
+	struct in6_addr		 a6;
+	int			 r;
+
+	if ((r = gnutls_certificate_allocate_credentials(&up->cred)) != 0) {
+		up->cred = NULL;
+		return TUN_ENOMEM;
+	}
+	if ((r = gnutls_init(&up->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) !=
+	    0) {
+		up->tls = NULL;
+		return TUN_ENOMEM;
+	}
+	/* Local services use self-made certificates: not checked. */
+	if (gnutls_set_default_priority(up->tls) != 0 ||
+	    gnutls_credentials_set(up->tls, GNUTLS_CRD_CERTIFICATE,
+	    up->cred) != 0)
+		return TUN_EINVAL;
+	if (inet_pton(AF_INET, host, &a6) != 1 &&
+	    inet_pton(AF_INET6, host, &a6) != 1)
+		(void)gnutls_server_name_set(up->tls, GNUTLS_NAME_DNS, host,
+		    strlen(host));
+	gnutls_transport_set_int(up->tls, up->fd);
+	return 0;
+}
+
+/* Bytes from the local service: > 0, 0 at EOF, TUN_EAGAIN or TUN_EIO. */
+static ssize_t
+forward_up_recv(struct upgrade *up, void *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (up->tls != NULL) {
+		n = gnutls_record_recv(up->tls, buf, len);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			return TUN_EAGAIN;
+		if (n == GNUTLS_E_PREMATURE_TERMINATION)
+			return 0;
+		return n < 0 ? TUN_EIO : n;
+	}
+	n = recv(up->fd, buf, len, 0);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? TUN_EAGAIN : TUN_EIO;
+	return n;
+}
+
+static ssize_t
+forward_up_send(struct upgrade *up, const void *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (up->tls != NULL) {
+		/* After GNUTLS_E_AGAIN the same length is sent again. */
+		if (up->wtry != 0)
+			len = up->wtry;
+		n = gnutls_record_send(up->tls, buf, len);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			up->wtry = len;
+			return TUN_EAGAIN;
+		}
+		up->wtry = 0;
+		return n < 0 ? TUN_EIO : n;
+	}
+	n = send(up->fd, buf, len, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? TUN_EAGAIN : TUN_EIO;
+	return n;
+}
+
+/* Which poll events the stream waits for; 0: none now. */
+static short
+forward_up_events(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	short		 ev = 0;
+	bool		 can_send, req;
+
+	if (up == NULL || up->fd == -1)
+		return 0;
+	if (up->phase == UP_CONNECT)
+		return POLLOUT;
+	if (up->phase == UP_TLS)
+		return !up->hs_started || gnutls_record_get_direction(up->tls) ?
+		    POLLOUT : POLLIN;
+	pthread_mutex_lock(&client.mtx);
+	can_send = st->credit > 0 && client.outq_bytes < TC_OUTQ_MAX;
+	req = tbuf_len(&st->req) > 0;
+	pthread_mutex_unlock(&client.mtx);
+	if (tbuf_len(&up->out) > 0 || (up->phase == UP_RELAY && req &&
+	    !up->wr_shut))
+		ev |= POLLOUT;
+	if (up->phase == UP_HEAD || (!up->rd_eof && can_send &&
+	    tbuf_len(&up->pend) == 0))
+		ev |= POLLIN;
+	return ev;
+}
+
+/* Before the head: an error page; after: RESET.  Then close. */
+static void
+forward_up_fail(struct stream *st, int status, const char *why)
+{
+	log_debug("stream %u: %s", st->id, why);
+	if (!st->resp_sent && !st->head_done)
+		(void)forward_error_page(st, status, why);
+	else {
+		pthread_mutex_lock(&client.mtx);
+		forward_send_reset_locked(st, PROTO_RESET_CANCEL, why);
+		pthread_mutex_unlock(&client.mtx);
+		ws_wake();
+		forward_log(st);
+	}
+	forward_up_close(st);
+}
+
+/* The connection is over: close it; the stream may be freed now. */
+static void
+forward_up_close(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+
+	if (up == NULL)
+		return;
+	if (up->tls != NULL)
+		gnutls_deinit(up->tls);
+	if (up->cred != NULL)
+		gnutls_certificate_free_credentials(up->cred);
+	if (up->fd != -1)
+		close(up->fd);
+	if (up->ai != NULL)
+		freeaddrinfo(up->ai);
+	tbuf_free(&up->out);
+	tbuf_free(&up->pend);
+	httphead_free(&up->hh);
+	free(up);
+	st->up = NULL;
+	st->easy_done = true;
+}
+
+/*
+ * DATA toward the server if there is credit and room, else kept in pend
+ * (the head's leftovers only: later reads never exceed the credit).
+ */
+static int
+forward_up_emit(struct stream *st, const void *buf, size_t len)
+{
+	struct upgrade	*up = st->up;
+	bool		 sent = false;
+
+	if (len == 0)
+		return 0;
+	pthread_mutex_lock(&client.mtx);
+	if (tbuf_len(&up->pend) == 0 && st->credit >= (int64_t)len &&
+	    client.outq_bytes < TC_OUTQ_MAX) {
+		forward_data_locked(st, buf, len);
+		sent = true;
+	}
+	pthread_mutex_unlock(&client.mtx);
+	if (sent) {
+		ws_wake();
+		return 0;
+	}
+	return tbuf_put(&up->pend, buf, len);
+}
+
+/* Leftover bytes out first, as far as credit goes. */
+static void
+forward_up_flush(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	size_t		 n;
+
+	if (tbuf_len(&up->pend) == 0)
+		goto out;
+	pthread_mutex_lock(&client.mtx);
+	n = tbuf_len(&up->pend);
+	if (st->credit < (int64_t)n)
+		n = st->credit > 0 ? (size_t)st->credit : 0;
+	if (client.outq_bytes >= TC_OUTQ_MAX) {
+		client.outq_blocked = true;
+		n = 0;
+	}
+	if (n > 0) {
+		forward_data_locked(st, tbuf_ptr(&up->pend), n);
+		tbuf_consume(&up->pend, n);
+	}
+	if (tbuf_len(&up->pend) > 0)
+		st->write_paused = true;
+	pthread_mutex_unlock(&client.mtx);
+	if (n > 0)
+		ws_wake();
+out:
+	if (tbuf_len(&up->pend) == 0 && up->rd_eof && up->phase == UP_RELAY)
+		forward_up_end(st);
+}
+
+/* DATA messages for buf, within the credit; caller holds client.mtx. */
+static void
+forward_data_locked(struct stream *st, const void *buf, size_t len)
+{
+	const uint8_t	*p = buf;
+	struct omsg	*m;
+	size_t		 off, chunk;
+
+	if (st->reset || !st->in_table)
+		return;
+	for (off = 0; off < len; off += chunk) {
+		chunk = len - off > PROTO_MAX_DATA ? PROTO_MAX_DATA : len - off;
+		m = ws_msg_new(PROTO_HDR_LEN + chunk, true);
+		proto_put_hdr(m->buf + LWS_PRE, PROTO_DATA, 0, st->id);
+		memcpy(m->buf + LWS_PRE + PROTO_HDR_LEN, p + off, chunk);
+		ws_queue_locked(st->link, true, m);
+	}
+	st->credit -= (int64_t)len;
+	st->bytes_out += len;
+}
+
+/* Our END: the local service is done sending. */
+static void
+forward_up_end(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	struct omsg	*m;
+
+	if (up->end_sent)
+		return;
+	up->end_sent = true;
+	pthread_mutex_lock(&client.mtx);
+	if (!st->reset && st->in_table) {
+		m = ws_msg_new(PROTO_HDR_LEN, true);
+		proto_put_hdr(m->buf + LWS_PRE, PROTO_END, 0, st->id);
+		ws_queue_locked(st->link, true, m);
+	}
+	pthread_mutex_unlock(&client.mtx);
+	ws_wake();
+}
+
+/* A non-101 response is complete: END, and the connection closes. */
+static void
+forward_up_finish(struct stream *st)
+{
+	struct omsg	*m;
+	size_t		 n;
+
+	pthread_mutex_lock(&client.mtx);
+	if (!st->reset && st->in_table) {
+		m = ws_msg_new(PROTO_HDR_LEN, true);
+		proto_put_hdr(m->buf + LWS_PRE, PROTO_END, 0, st->id);
+		ws_queue_locked(st->link, true, m);
+		st->local_done = st->curl_done = true;
+		/* Nobody reads what the caller sent: credit it back. */
+		if ((n = tbuf_len(&st->req)) > 0) {
+			forward_send_window_locked(st, (uint32_t)n);
+			tbuf_reset(&st->req);
+			tbuf_shrink(&st->req);
+		}
+		if (st->req_end)
+			forward_table_remove_locked(st);
+	}
+	pthread_mutex_unlock(&client.mtx);
+	ws_wake();
+	st->complete = true;
+	forward_log(st);
+	forward_up_close(st);
+}
+
+/* The final head is in: RESPONSE, then relay (101) or the body. */
+static int
+forward_up_response(struct stream *st)
+{
+	struct upgrade		*up = st->up;
+	struct proto_head	 out;
+	const struct proto_header *h;
+	size_t			 i;
+	int			 kind;
+
+	st->status = up->hh.head.status;
+	st->head_done = true;
+	if (st->status == 101) {
+		memset(&out, 0, sizeof(out));
+		out.status = 101;
+		out.content_length = -1;
+		for (i = 0; i < up->hh.head.nhdrs; i++) {
+			h = &up->hh.head.hdrs[i];
+			proto_head_add(&out, h->name, h->value);
+		}
+		forward_queue_head(st, &out, NULL, 0);
+		proto_head_clear(&out);
+		up->phase = UP_RELAY;
+		up->deadline = 0;
+		return 0;
+	}
+	if ((kind = httphead_body(&up->hh, st->open.method,
+	    &up->left)) < 0) {
+		st->head_done = false;
+		forward_up_fail(st, 502, "bad Content-Length from the local "
+		    "service");
+		return TUN_EPROTO;
+	}
+	up->body = kind;
+	/* Only a Content-Length body keeps Content-Length. */
+	if (kind == HTTPHEAD_BODY_CHUNKED || kind == HTTPHEAD_BODY_EOF) {
+		for (i = 0; i < up->hh.head.nhdrs; i++) {
+			h = &up->hh.head.hdrs[i];
+			if (strcasecmp(h->name, "Content-Length") == 0)
+				h->name[0] = '\0';	/* dropped below */
+		}
+	}
+	proto_head_clear(&st->resp);
+	for (i = 0; i < up->hh.head.nhdrs; i++) {
+		h = &up->hh.head.hdrs[i];
+		if (h->name[0] != '\0')
+			proto_head_add(&st->resp, h->name, h->value);
+	}
+	forward_respond(st);
+	up->phase = UP_BODY;
+	up->deadline = 0;
+	if (kind == HTTPHEAD_BODY_NONE ||
+	    (kind == HTTPHEAD_BODY_LENGTH && up->left == 0)) {
+		forward_up_finish(st);
+		return TUN_ECLOSED;
+	}
+	return 0;
+}
+
+/* Bytes read from the local service.  Non-zero: the stream is over. */
+static int
+forward_up_feed(struct stream *st, const uint8_t *buf, size_t len)
+{
+	struct upgrade	*up = st->up;
+	size_t		 used, doff, dlen;
+	int		 r;
+
+	while (len > 0 && up->phase == UP_HEAD) {
+		r = httphead_parse(&up->hh, buf, len, &used);
+		if (r < 0) {
+			forward_up_fail(st, 502, r == TUN_ETOOBIG ?
+			    "response head too large" : "bad response head");
+			return r;
+		}
+		buf += used;
+		len -= used;
+		if (r == 0)
+			return 0;
+		if (up->hh.head.status < 200 && up->hh.head.status != 101) {
+			httphead_reset(&up->hh);	/* interim: skipped */
+			continue;
+		}
+		if ((r = forward_up_response(st)) != 0)
+			return r;
+	}
+	if (len == 0)
+		return 0;
+	if (up->phase == UP_RELAY || up->body == HTTPHEAD_BODY_EOF)
+		return forward_up_emit(st, buf, len) == 0 ? 0 :
+		    TUN_ETOOBIG;
+	if (up->body == HTTPHEAD_BODY_LENGTH) {
+		if ((uint64_t)len > (uint64_t)up->left)
+			len = (size_t)up->left;
+		up->left -= (int64_t)len;
+		if (forward_up_emit(st, buf, len) != 0)
+			return TUN_ETOOBIG;
+		if (up->left == 0 && tbuf_len(&up->pend) == 0) {
+			forward_up_finish(st);
+			return TUN_ECLOSED;
+		}
+		return 0;
+	}
+	while (len > 0) {
+		r = httpchunk_decode(&up->ck, buf, len, &used, &doff, &dlen);
+		if (r < 0) {
+			forward_up_fail(st, 502, "bad chunked body");
+			return r;
+		}
+		if (dlen > 0 && forward_up_emit(st, buf + doff, dlen) != 0)
+			return TUN_ETOOBIG;
+		buf += used;
+		len -= used;
+		if (r == 1) {
+			up->left = 0;
+			up->body = HTTPHEAD_BODY_LENGTH;	/* done */
+			if (tbuf_len(&up->pend) == 0) {
+				forward_up_finish(st);
+				return TUN_ECLOSED;
+			}
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* Read what the credit allows.  Non-zero: the stream is over. */
+static int
+forward_up_read(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	uint8_t		 buf[PROTO_MAX_DATA];
+	size_t		 want;
+	ssize_t		 n;
+	int		 i, r;
+
+	for (i = 0; i < FWD_UP_READS; i++) {
+		forward_up_flush(st);
+		if (tbuf_len(&up->pend) > 0)
+			return 0;
+		if (up->body == HTTPHEAD_BODY_LENGTH && up->left == 0 &&
+		    up->phase == UP_BODY) {
+			forward_up_finish(st);
+			return TUN_ECLOSED;
+		}
+		if (up->rd_eof)
+			return 0;
+		want = sizeof(buf);
+		if (up->phase != UP_HEAD) {
+			pthread_mutex_lock(&client.mtx);
+			if (st->credit < (int64_t)want)
+				want = st->credit > 0 ? (size_t)st->credit : 0;
+			if (client.outq_bytes >= TC_OUTQ_MAX) {
+				client.outq_blocked = true;
+				want = 0;
+			}
+			if (want == 0)
+				st->write_paused = true;
+			pthread_mutex_unlock(&client.mtx);
+			if (want == 0)
+				return 0;
+		}
+		if ((n = forward_up_recv(up, buf, want)) == TUN_EAGAIN)
+			return 0;
+		if (n < 0) {
+			forward_up_fail(st, 502, "cannot read from the local "
+			    "service");
+			return TUN_EIO;
+		}
+		if (n == 0) {
+			up->rd_eof = true;
+			if (up->phase == UP_HEAD) {
+				forward_up_fail(st, 502, "the local service "
+				    "closed the connection");
+				return TUN_ECLOSED;
+			}
+			if (up->phase == UP_RELAY) {
+				forward_up_flush(st);
+				return 0;
+			}
+			if (up->body == HTTPHEAD_BODY_EOF) {
+				forward_up_finish(st);
+				return TUN_ECLOSED;
+			}
+			forward_up_fail(st, 502, "the response was cut short");
+			return TUN_ECLOSED;
+		}
+		if ((r = forward_up_feed(st, buf, (size_t)n)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Write the head, then the caller's bytes; credit them back as written. */
+static int
+forward_up_write(struct stream *st)
+{
+	struct upgrade	*up = st->up;
+	size_t		 n, written = 0;
+	ssize_t		 w;
+	bool		 end, wake = false;
+
+	for (;;) {
+		if (tbuf_len(&up->out) == 0 && up->phase == UP_RELAY) {
+			pthread_mutex_lock(&client.mtx);
+			n = tbuf_len(&st->req);
+			if (n > PROTO_MAX_DATA)
+				n = PROTO_MAX_DATA;
+			if (n > 0) {
+				(void)tbuf_put(&up->out, tbuf_ptr(&st->req), n);
+				tbuf_consume(&st->req, n);
+				/*
+				 * Not credited yet: the window left for the
+				 * server shrinks until it is (exact check of
+				 * "DATA beyond the window" in ws.c).
+				 */
+				st->req.max -= n;
+				if (tbuf_len(&st->req) == 0)
+					tbuf_shrink(&st->req);
+			}
+			end = st->req_end && tbuf_len(&st->req) == 0;
+			pthread_mutex_unlock(&client.mtx);
+			if (n == 0 && end && !up->wr_shut) {
+				/* END from the server: half-close. */
+				if (up->tls != NULL)
+					(void)gnutls_bye(up->tls,
+					    GNUTLS_SHUT_WR);
+				(void)shutdown(up->fd, SHUT_WR);
+				up->wr_shut = true;
+			}
+		}
+		if (tbuf_len(&up->out) == 0)
+			break;
+		w = forward_up_send(up, tbuf_ptr(&up->out),
+		    tbuf_len(&up->out));
+		if (w == TUN_EAGAIN)
+			break;
+		if (w < 0) {
+			forward_up_fail(st, 502, "cannot write to the local "
+			    "service");
+			return TUN_EIO;
+		}
+		tbuf_consume(&up->out, (size_t)w);
+		if (up->phase == UP_RELAY)
+			written += (size_t)w;
+	}
+	if (tbuf_len(&up->out) == 0)
+		tbuf_shrink(&up->out);
+	if (written > 0) {
+		pthread_mutex_lock(&client.mtx);
+		st->unacked += (uint32_t)written;
+		if (st->unacked >= TC_WINDOW / 4 || (tbuf_len(&st->req) == 0 &&
+		    tbuf_len(&up->out) == 0)) {
+			forward_send_window_locked(st, st->unacked);
+			st->req.max += st->unacked;
+			st->unacked = 0;
+			wake = true;
+		}
+		pthread_mutex_unlock(&client.mtx);
+		if (wake)
+			ws_wake();
+	}
+	return 0;
+}
+
+/* Move the connection along as far as it goes now. */
+static void
+forward_up_service(struct stream *st, short revents)
+{
+	struct upgrade	*up = st->up;
+	int		 r;
+	bool		 done;
+
+	if (up->phase == UP_CONNECT) {
+		if (revents == 0 && up->fd != -1)
+			goto deadline;
+		forward_up_connect(st);
+		if ((up = st->up) == NULL || up->phase == UP_CONNECT)
+			goto deadline;
+	}
+	if (up->phase == UP_TLS) {
+		up->hs_started = true;
+		r = gnutls_handshake(up->tls);
+		if (r < 0 && gnutls_error_is_fatal(r)) {
+			forward_up_fail(st, 502, gnutls_strerror(r));
+			return;
+		}
+		if (r < 0)
+			goto deadline;
+		up->phase = UP_HEAD;
+	}
+	if (forward_up_write(st) != 0 || forward_up_read(st) != 0)
+		return;
+	/* Written what came in meanwhile; both halves over: close. */
+	if (forward_up_write(st) != 0)
+		return;
+	if (up->phase == UP_RELAY) {
+		pthread_mutex_lock(&client.mtx);
+		done = up->end_sent && up->wr_shut &&
+		    tbuf_len(&up->out) == 0 && st->req_end;
+		if (done) {
+			st->local_done = st->curl_done = true;
+			forward_table_remove_locked(st);
+		}
+		pthread_mutex_unlock(&client.mtx);
+		if (done) {
+			st->complete = true;
+			forward_log(st);
+			forward_up_close(st);
+		}
+		return;
+	}
+deadline:
+	if (st->up != NULL && st->up->deadline != 0 &&
+	    util_now_ms() >= st->up->deadline)
+		forward_up_fail(st, 504, up->phase == UP_HEAD ?
+		    "no response in time" : "connect timed out");
+}
+
+/* Poll set: the raw connections that wait for something. */
+static int
+forward_up_pollset(void)
+{
+	struct stream	*st;
+	short		 ev;
+	size_t		 n = 0;
+
+	for (st = client.all; st != NULL; st = st->all_next) {
+		if (st->up == NULL || (ev = forward_up_events(st)) == 0)
+			continue;
+		if (n == fwd_npoll) {
+			fwd_npoll = fwd_npoll == 0 ? 64 : fwd_npoll * 2;
+			fwd_poll = xreallocarray(fwd_poll, fwd_npoll,
+			    sizeof(*fwd_poll));
+			fwd_pollst = xreallocarray(fwd_pollst, fwd_npoll,
+			    sizeof(*fwd_pollst));
+		}
+		fwd_poll[n].fd = st->up->fd;
+		fwd_poll[n].events = ev;
+		fwd_poll[n].revents = 0;
+		fwd_pollst[n] = st;
+		n++;
+	}
+	return (int)n;
+}
+
+/* After the poll: serve the ready ones and check deadlines. */
+static void
+forward_up_ready(int n)
+{
+	struct stream	*st;
+	int		 i;
+
+	for (i = 0; i < n; i++) {
+		st = fwd_pollst[i];
+		if (st->up == NULL)
+			continue;
+		if (fwd_poll[i].revents != 0 || (st->up->phase < UP_RELAY &&
+		    st->up->deadline != 0)) {
+			forward_up_service(st, fwd_poll[i].revents);
+			forward_maybe_free(st);
+		}
+	}
 }

@@ -103,6 +103,7 @@ struct oqueue {
 };
 
 struct link;
+struct upgrade;
 
 /*
  * One request carried over a link.  The lws thread creates it on OPEN and
@@ -130,6 +131,7 @@ struct stream {
 	struct stream		*tab_next;
 	struct stream		*inbox_next;
 	/* curl thread only */
+	struct upgrade		*up;		/* upgraded: a raw connection */
 	CURL			*easy;
 	bool			 easy_done;	/* no easy handle any more */
 	struct curl_slist	*hdrs;

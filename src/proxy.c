@@ -34,6 +34,56 @@ static void		 proxy_forwarding(struct MHD_Connection *,
 static bool		 proxy_trusted(struct MHD_Connection *, char *, size_t);
 static enum MHD_Result	 proxy_answer(struct MHD_Connection *, struct preq *);
 static enum MHD_Result	 proxy_fail(struct preq *, int, const char *);
+static bool		 proxy_has_token(const char *, const char *);
+static struct MHD_Response *proxy_upgrade_response_locked(struct stream *);
+
+/* Is `token` one of the comma-separated tokens of `list`? */
+static bool
+proxy_has_token(const char *list, const char *token)
+{
+	size_t		 n = strlen(token);
+	const char	*p = list;
+
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' ||
+		    p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+/*
+ * The agent answered an upgrade with 101: MHD sends it, then hands the
+ * caller's socket to relay_upgraded().  Caller holds st->mtx.
+ */
+static struct MHD_Response *
+proxy_upgrade_response_locked(struct stream *st)
+{
+	struct MHD_Response		*r;
+	const struct proto_header	*h;
+	size_t				 i;
+
+	if ((r = MHD_create_response_for_upgrade(relay_upgraded, NULL)) == NULL)
+		return NULL;
+	for (i = 0; i < st->resp.nhdrs; i++) {
+		h = &st->resp.hdrs[i];
+		if (!httphdr_valid_name(h->name) ||
+		    !httphdr_valid_value(h->value, strlen(h->value)) ||
+		    strcasecmp(h->name, "Connection") == 0 ||
+		    strcasecmp(h->name, "Content-Length") == 0 ||
+		    strcasecmp(h->name, "Transfer-Encoding") == 0)
+			continue;
+		(void)MHD_add_response_header(r, h->name, h->value);
+	}
+	if (MHD_get_response_header(r, MHD_HTTP_HEADER_UPGRADE) == NULL)
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE,
+		    "websocket");
+	(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+	return r;
+}
 
 static enum MHD_Result
 proxy_fail(struct preq *pr, int status, const char *text)
@@ -50,18 +100,18 @@ proxy_trusted(struct MHD_Connection *c, char *addr, size_t len)
 {
 	const union MHD_ConnectionInfo	*ci;
 	size_t				 i;
+	bool				 trusted = false;
 
 	addr[0] = '\0';
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci == NULL || ci->client_addr == NULL)
 		return false;
 	(void)util_sockaddr_str(ci->client_addr, addr, len);
-	pthread_rwlock_rdlock(&cfg_lock);
-	for (i = 0; i < cfg.ntrusted; i++)
-		if (util_cidr_match(&cfg.trusted[i], ci->client_addr))
-			break;
+	pthread_rwlock_rdlock(&cfg_lock);	/* a reload swaps the list */
+	for (i = 0; i < cfg.ntrusted && !trusted; i++)
+		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
 	pthread_rwlock_unlock(&cfg_lock);
-	return i < cfg.ntrusted;
+	return trusted;
 }
 
 static enum MHD_Result
@@ -125,7 +175,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	struct session		*s;
 	struct stream		*st;
 	struct head_arg		 ha;
-	const char		*cl, *te, *errstr;
+	const char		*cl, *te, *errstr, *upgrade;
 	char			 addr[64];
 	long long		 len = -1;
 	int			 r;
@@ -166,6 +216,11 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		return proxy_fail(pr, 413, "The request body is too large.");
 	}
 	te = http_header(c, "Transfer-Encoding");
+	upgrade = http_header(c, "Upgrade");
+	if (upgrade != NULL && (!proxy_has_token(http_header(c, "Connection"),
+	    "upgrade") || len > 0 || te != NULL ||
+	    !httphdr_valid_value(upgrade, strlen(upgrade))))
+		upgrade = NULL;		/* not a usable upgrade request */
 	st = stream_new(s, id);
 	session_unref(s);		/* the stream holds its own */
 	st->open.method = xstrdup(method);
@@ -178,6 +233,11 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	ha.strip_authz = strip_authz;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_copy_header, &ha);
 	proxy_forwarding(c, &st->open, ha.trusted, id, path_routing);
+	if (upgrade != NULL) {		/* hop-by-hop, but asked for */
+		st->upgrade = true;
+		proto_head_add(&st->open, "Upgrade", upgrade);
+		proto_head_add(&st->open, "Connection", "Upgrade");
+	}
 	st->conn = c;
 	pr->st = st;			/* the MHD side's reference */
 	atomic_fetch_add(&tunneld_inflight, 1);
@@ -201,7 +261,9 @@ proxy_answer(struct MHD_Connection *c, struct preq *pr)
 	err = st->err_status;
 	text = st->err_text;
 	status = st->resp.status;
-	if (err == 0)
+	if (err == 0 && st->upgrade && status == 101)
+		r = proxy_upgrade_response_locked(st);
+	else if (err == 0)
 		r = stream_response_locked(st);
 	pthread_mutex_unlock(&st->mtx);
 	if (err != 0) {
@@ -242,6 +304,9 @@ proxy_continue(struct MHD_Connection *c, struct preq *pr,
 			metrics_add(M_BYTES_IN, n);
 			loop_notify_locked(st);
 		}
+		/* A stopping loop fails the stream in loop_notify_locked. */
+		if (st->err_status != 0 || st->resp_reset)
+			*upload_data_size = 0;
 		if (*upload_data_size > 0) {	/* full: wait for room */
 			st->suspended = true;
 			st->upload_wait = true;
@@ -250,7 +315,13 @@ proxy_continue(struct MHD_Connection *c, struct preq *pr,
 		pthread_mutex_unlock(&st->mtx);
 		return MHD_YES;
 	}
-	if (!st->req_end) {
+	/*
+	 * The request side ends here, but for an upgrade only once the agent
+	 * refused it: after a 101 the caller's bytes follow, and their END
+	 * comes from the relay.
+	 */
+	if (!st->req_end && (!st->upgrade ||
+	    (st->have_resp && st->resp.status != 101) || st->err_status != 0)) {
 		st->req_end = true;
 		loop_notify_locked(st);
 	}

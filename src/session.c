@@ -36,6 +36,7 @@ struct loop {
 	struct session	*kick_head;	/* inbox: sessions to drop */
 	struct stream	*st_head;	/* inbox: streams with news */
 	struct stream	*st_tail;
+	struct stream	*defer_head;	/* unref after the epoll batch */
 	struct session	*sessions;	/* loop private */
 	int		 nsessions;
 	uint64_t	 last_tick;
@@ -46,6 +47,7 @@ static struct loop	 loop = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 static atomic_int	 loop_nsessions;
 
 static void	*loop_main(void *);
+static void	 loop_release_deferred(void);
 static void	 loop_drain_inbox(void);
 static void	 loop_tick(uint64_t);
 static void	 session_add(struct session *);
@@ -54,18 +56,15 @@ static void	 session_input(struct session *, uint8_t *, size_t);
 static int	 session_message(struct session *, const uint8_t *, size_t);
 static int	 session_hello(struct session *, struct proto_msg *);
 static void	 session_kill(struct session *, int, const char *);
+static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
-static void	 session_output(struct session *);
 static int	 session_flush(struct session *);
 static void	 session_pump(struct session *);
 static void	 session_frame(struct session *, int, const void *, size_t);
 static void	 session_send_msg(struct session *, struct tbuf *);
-static void	 session_send_reset(struct session *, uint32_t, uint32_t,
-		    const char *);
 static void	 session_goaway(struct session *, int, const char *);
 static void	 session_stream_news(struct stream *);
 static void	 session_stream_open(struct session *, struct stream *);
-static void	 session_stream_finish(struct session *, struct stream *);
 static void	 session_stream_fail(struct stream *, int, const char *);
 static void	 session_ready_push(struct session *, struct stream *);
 static struct stream *session_lookup(struct session *, uint32_t);
@@ -117,6 +116,31 @@ loop_stop(void)
 }
 
 int
+loop_epfd(void)
+{
+	return loop.epfd;
+}
+
+/* Loop only: drop a reference once the current epoll batch is done. */
+void
+loop_defer_unref(struct stream *st)
+{
+	st->defer_next = loop.defer_head;
+	loop.defer_head = st;
+}
+
+static void
+loop_release_deferred(void)
+{
+	struct stream	*st;
+
+	while ((st = loop.defer_head) != NULL) {
+		loop.defer_head = st->defer_next;
+		stream_unref(st);
+	}
+}
+
+int
 session_count(void)
 {
 	return atomic_load(&loop_nsessions);
@@ -143,16 +167,28 @@ loop_add_session(struct session *s)
 	loop_wake();
 }
 
-/* Drop a session the registry no longer points at; takes that reference. */
+/*
+ * Drop a session the registry no longer points at; takes that reference.
+ * Once the loop is stopping it closes every session on its way out and
+ * reads the inbox no more: only the reference is left to drop.
+ */
 void
 loop_kick(struct session *s, int code, const char *reason)
 {
+	bool	stopping;
+
 	pthread_mutex_lock(&loop.mtx);
-	s->kick_code = code;
-	util_strlcpy(s->close_reason, reason, sizeof(s->close_reason));
-	s->kick_next = loop.kick_head;
-	loop.kick_head = s;
+	if (!(stopping = loop.stopping)) {
+		s->kick_code = code;
+		util_strlcpy(s->close_reason, reason, sizeof(s->close_reason));
+		s->kick_next = loop.kick_head;
+		loop.kick_head = s;
+	}
 	pthread_mutex_unlock(&loop.mtx);
+	if (stopping) {
+		session_unref(s);
+		return;
+	}
 	loop_wake();
 }
 
@@ -210,6 +246,7 @@ session_new(const char *tunnel_id, const char *peer)
 {
 	struct session	*s = xcalloc(1, sizeof(*s));
 
+	s->evkind = EVK_SESSION;
 	atomic_init(&s->refs, 1);
 	atomic_init(&s->next_id, 1);
 	atomic_init(&s->nstreams, 0);
@@ -256,10 +293,15 @@ loop_main(void *arg)
 					    strerror(errno));
 				continue;
 			}
+			if (*(int *)evs[i].data.ptr == EVK_STREAM) {
+				relay_io(evs[i].data.ptr, evs[i].events);
+				continue;
+			}
 			s = evs[i].data.ptr;
 			if (!s->dead)
 				session_io(s, evs[i].events);
 		}
+		loop_release_deferred();
 		loop_drain_inbox();
 		now = util_now_ms();
 		if (now - loop.last_tick >= LOOP_TICK_MS) {
@@ -280,6 +322,7 @@ loop_main(void *arg)
 		(void)session_flush(s);
 		session_kill(s, WS_CLOSE_GOING_AWAY, "server shutting down");
 	}
+	loop_release_deferred();
 	return NULL;
 }
 
@@ -484,7 +527,10 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 		goto out;
 	switch (m.type) {
 	case PROTO_RESPONSE:
+		/* err_status: a stopping loop_notify_locked may set it. */
+		pthread_mutex_lock(&st->mtx);
 		if (st->have_resp || st->err_status != 0) {
+			pthread_mutex_unlock(&st->mtx);
 			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
 			    "second response");
 			session_stream_fail(st, 502, "The agent broke the "
@@ -492,13 +538,14 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			session_stream_finish(s, st);
 			break;
 		}
-		pthread_mutex_lock(&st->mtx);
 		st->resp = m.head;
 		memset(&m.head, 0, sizeof(m.head));
 		st->have_resp = true;
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
-		st->deadline_ms = 0;
+		/* Else the upload keeps its timeout; upgrades have none. */
+		if (st->end_sent || st->upgrade)
+			st->deadline_ms = 0;
 		break;
 	case PROTO_DATA:
 		st->recv_left -= (int64_t)m.len;
@@ -514,9 +561,12 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			break;
 		}
 		atomic_fetch_add(&tunneld_buffered, (long long)m.len);
-		metrics_add(M_BYTES_IN, m.len);
+		if (!st->upgrade)
+			metrics_add(M_BYTES_IN, m.len);
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
+		if (st->raw)
+			relay_flush(s, st);
 		break;
 	case PROTO_END:
 		pthread_mutex_lock(&st->mtx);
@@ -528,7 +578,9 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 		st->resp_end = true;
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
-		if (st->end_sent)
+		if (st->raw)
+			relay_flush(s, st);	/* half-closes, maybe done */
+		else if (st->end_sent)
 			session_stream_finish(s, st);
 		break;
 	case PROTO_RESET:
@@ -549,6 +601,7 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			break;
 		}
 		session_ready_push(s, st);
+		relay_resume(st);
 		break;
 	default:
 		r = TUN_EPROTO;
@@ -578,7 +631,14 @@ session_hello(struct session *s, struct proto_msg *m)
 	}
 	s->peer_window = m->hello.window;
 	if ((r = registry_attach(s, &url)) != 0) {
-		session_goaway(s, PROTO_GOAWAY_DELETED, "no such tunnel");
+		if (r == TUN_EPERM) {
+			log_info("tunnel %s: agent from %s refused: the token "
+			    "changed since it connected", s->tunnel_id, s->peer);
+			session_goaway(s, PROTO_GOAWAY_ROTATED,
+			    "token rotated");
+		} else
+			session_goaway(s, PROTO_GOAWAY_DELETED,
+			    "no such tunnel");
 		return r;
 	}
 	memset(&h, 0, sizeof(h));
@@ -653,7 +713,7 @@ session_kill(struct session *s, int code, const char *why)
 }
 
 /* Produce DATA from uploads, then write what can be written. */
-static void
+void
 session_output(struct session *s)
 {
 	int	i;
@@ -673,6 +733,8 @@ session_output(struct session *s)
 		if (tbuf_len(&s->wq) > 0 || s->ready_head == NULL)
 			break;
 	}
+	if (s->relay_blocked && !s->dead && tbuf_len(&s->wq) < TUNNELD_WQ_LOW)
+		session_relay_resume(s);
 }
 
 static int
@@ -757,9 +819,13 @@ session_pump(struct session *s)
 		}
 		more = tbuf_len(&st->req) > 0 && st->credit > 0;
 		pthread_mutex_unlock(&st->mtx);
-		/* The response timeout counts from the last upload progress. */
+		/*
+		 * The response timeout counts from the last upload progress;
+		 * after an early response it covers the rest of the upload.
+		 */
 		if (st->deadline_ms != 0)
-			st->deadline_ms = util_now_ms() +
+			st->deadline_ms = (st->have_resp && st->end_sent) ||
+			    cfg.request_timeout <= 0 ? 0 : util_now_ms() +
 			    (uint64_t)cfg.request_timeout * 1000;
 		if (more)
 			session_ready_push(s, st);
@@ -811,7 +877,7 @@ session_send_msg(struct session *s, struct tbuf *b)
 	tbuf_reset(b);
 }
 
-static void
+void
 session_send_reset(struct session *s, uint32_t id, uint32_t code,
     const char *why)
 {
@@ -841,7 +907,7 @@ session_stream_news(struct stream *st)
 	struct session	*s = st->sess;
 	struct tbuf	 b;
 	uint64_t	 consumed;
-	bool		 cancel, upload;
+	bool		 cancel, upload, raw_pending;
 
 	pthread_mutex_lock(&st->mtx);
 	st->in_inbox = false;
@@ -849,6 +915,7 @@ session_stream_news(struct stream *st)
 	consumed = st->consumed;
 	st->consumed = 0;
 	upload = tbuf_len(&st->req) > 0 || (st->req_end && !st->end_sent);
+	raw_pending = st->raw_pending;
 	pthread_mutex_unlock(&st->mtx);
 
 	if (st->finished)
@@ -867,7 +934,11 @@ session_stream_news(struct stream *st)
 		if (st->finished)
 			return;
 	}
-	if (cancel) {
+	if (raw_pending) {
+		relay_start(s, st);
+		return;
+	}
+	if (cancel && !st->raw) {
 		if (!(st->end_sent && st->resp_end))
 			session_send_reset(s, st->id, PROTO_RESET_CANCEL,
 			    "caller went away");
@@ -913,7 +984,12 @@ session_stream_open(struct session *s, struct stream *st)
 	session_tab_insert(s, st);
 }
 
-/* Give the MHD side an answer if it has none; caller does not hold mtx. */
+/*
+ * Give the MHD side an answer if it has none; caller does not hold mtx.
+ * After the agent's END the body still ends cleanly (the reader checks
+ * resp_end first), but resp_reset is set anyway: it tells an upload still
+ * in progress to drop its bytes instead of waiting for room forever.
+ */
 static void
 session_stream_fail(struct stream *st, int status, const char *text)
 {
@@ -921,16 +997,17 @@ session_stream_fail(struct stream *st, int status, const char *text)
 	if (!st->have_resp && st->err_status == 0) {
 		st->err_status = status;
 		st->err_text = text;
-	} else if (!st->resp_end)
+	} else
 		st->resp_reset = true;
 	stream_wake_locked(st);
 	pthread_mutex_unlock(&st->mtx);
 }
 
-static void
+void
 session_stream_finish(struct session *s, struct stream *st)
 {
 	st->finished = true;
+	relay_close(st);
 	if (st->in_table)
 		session_tab_remove(s, st);	/* drops the table's ref */
 }
@@ -956,6 +1033,60 @@ session_rx_pause(struct session *s, bool pause)
 		    s->tunnel_id);
 	else
 		s->last_rx_ms = util_now_ms();	/* paused is not dead */
+}
+
+static void
+session_relay_resume(struct session *s)
+{
+	struct stream	*st;
+	size_t		 i;
+
+	s->relay_blocked = false;
+	for (i = 0; i < s->tabsize; i++)
+		for (st = s->tab[i]; st != NULL; st = st->tab_next)
+			if (st->raw && st->rx_off)
+				relay_resume(st);
+}
+
+/* Small messages of the relay. */
+void
+session_send_data(struct session *s, uint32_t id, const void *p, size_t n)
+{
+	uint8_t	wh[WS_MAX_HEADER], ph[PROTO_HDR_LEN];
+	size_t	hl;
+
+	if (s->closing || s->dead)
+		return;
+	hl = wsframe_header(wh, WS_OP_BINARY, true, PROTO_HDR_LEN + n, NULL);
+	proto_put_hdr(ph, PROTO_DATA, 0, id);
+	if (tbuf_room(&s->wq) < hl + sizeof(ph) + n) {
+		s->closing = true;
+		s->overflow = true;
+		return;
+	}
+	(void)tbuf_put(&s->wq, wh, hl);
+	(void)tbuf_put(&s->wq, ph, sizeof(ph));
+	(void)tbuf_put(&s->wq, p, n);
+}
+
+void
+session_send_end(struct session *s, uint32_t id)
+{
+	uint8_t	ph[PROTO_HDR_LEN];
+
+	proto_put_hdr(ph, PROTO_END, 0, id);
+	session_frame(s, WS_OP_BINARY, ph, sizeof(ph));
+}
+
+void
+session_send_window(struct session *s, uint32_t id, uint32_t n)
+{
+	struct tbuf	b;
+
+	tbuf_init(&b, 64);
+	if (proto_encode_window(&b, id, n) == 0)
+		session_send_msg(s, &b);
+	tbuf_free(&b);
 }
 
 static void

@@ -24,6 +24,8 @@ stream_new(struct session *s, const char *tunnel_id)
 {
 	struct stream	*st = xcalloc(1, sizeof(*st));
 
+	st->evkind = EVK_STREAM;
+	st->fd = -1;
 	atomic_init(&st->refs, 1);
 	pthread_mutex_init(&st->mtx, NULL);
 	session_ref(s);
@@ -58,6 +60,7 @@ stream_unref(struct stream *st)
 	proto_head_clear(&st->resp);
 	tbuf_free(&st->req);
 	tbuf_free(&st->body);
+	free(st->raw_in);
 	pthread_mutex_destroy(&st->mtx);
 	free(st);
 }

@@ -101,13 +101,21 @@ struct tunnel {
 
 struct loop;
 
+/* What an epoll event's data.ptr points at: the first member of each. */
+enum evkind {
+	EVK_SESSION = 1,
+	EVK_STREAM
+};
+
 /* One agent WebSocket. */
 struct session {
+	int			 evkind;	/* EVK_SESSION: first */
 	atomic_int		 refs;
 	struct loop		*loop;
 	char			 tunnel_id[TUNNELD_ID_LEN];
 	char			 peer[64];
 	char			*base;		/* URL base the agent used */
+	char			 token_hash[UTIL_SHA256_HEX];	/* it showed */
 	int			 fd;
 	struct MHD_UpgradeResponseHandle *urh;
 	struct wsframe_dec	 dec;
@@ -120,6 +128,7 @@ struct session {
 	bool			 dead;		/* loop dropped it */
 	bool			 rx_paused;	/* global memory cap */
 	bool			 overflow;	/* write queue over its ceiling */
+	bool			 relay_blocked;	/* an upgraded stream waits */
 	uint32_t		 peer_window;
 	atomic_uint		 next_id;
 	atomic_int		 nstreams;
@@ -142,8 +151,9 @@ struct session {
 	size_t			 extra_len;
 };
 
-/* One public request (or later, connection) carried over a session. */
+/* One public request (or upgraded connection) carried over a session. */
 struct stream {
+	int			 evkind;	/* EVK_STREAM: first */
 	atomic_int		 refs;
 	pthread_mutex_t		 mtx;
 	uint32_t		 id;
@@ -180,6 +190,21 @@ struct stream {
 	struct stream		*ready_next;
 	struct stream		*inbox_next;
 	struct stream		*tab_next;
+	struct stream		*defer_next;
+	/* upgraded (WebSocket passthrough): see relay.c */
+	bool			 upgrade;	/* the caller asked to upgrade */
+	bool			 raw_pending;	/* MHD handed the socket over */
+	uint8_t			*raw_in;	/* bytes MHD read past the head */
+	size_t			 raw_in_len;
+	int			 fd;
+	struct MHD_UpgradeResponseHandle *urh;
+	bool			 raw;		/* loop relays fd <-> DATA */
+	bool			 in_epoll;
+	bool			 raw_eof;	/* caller's EOF, END sent */
+	bool			 raw_wr_shut;	/* agent's END delivered */
+	bool			 rx_off;	/* not reading: no credit */
+	bool			 want_out;
+	uint64_t		 raw_unacked;	/* written, not yet credited */
 };
 
 /* Per-request context of the MHD side. */
@@ -267,9 +292,29 @@ void		 loop_add_session(struct session *);
 void		 loop_notify_locked(struct stream *);
 void		 loop_kick(struct session *, int, const char *);
 struct session	*session_new(const char *, const char *);
+int		 loop_epfd(void);
+void		 loop_defer_unref(struct stream *);
+void		 session_send_data(struct session *, uint32_t, const void *,
+		    size_t);
+void		 session_send_end(struct session *, uint32_t);
+void		 session_send_reset(struct session *, uint32_t, uint32_t,
+		    const char *);
+void		 session_send_window(struct session *, uint32_t, uint32_t);
+void		 session_stream_finish(struct session *, struct stream *);
+void		 session_output(struct session *);
 void		 session_ref(struct session *);
 void		 session_unref(struct session *);
 int		 session_count(void);
+
+/* relay.c */
+void		 relay_upgraded(void *, struct MHD_Connection *, void *,
+		    const char *, size_t, MHD_socket,
+		    struct MHD_UpgradeResponseHandle *);
+void		 relay_start(struct session *, struct stream *);
+void		 relay_io(struct stream *, uint32_t);
+void		 relay_flush(struct session *, struct stream *);
+void		 relay_resume(struct stream *);
+void		 relay_close(struct stream *);
 
 /* stream.c */
 struct stream	*stream_new(struct session *, const char *);
@@ -310,6 +355,13 @@ void		 tunnel_set_auth_hash(struct tunnel *, const char *,
 /* state.c */
 int		 state_load(void);
 int		 state_save_locked(void);
+
+/* notify.c */
+int		 notify_ready(void);
+int		 notify_reloading(void);
+int		 notify_stopping(void);
+int		 notify_watchdog(void);
+uint64_t	 notify_watchdog_ms(void);
 
 /* metrics.c */
 enum metric_counter {
