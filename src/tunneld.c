@@ -5,6 +5,9 @@
  * session loop and libmicrohttpd's thread pool, then waits for signals and
  * runs the periodic cleanup.  SIGTERM drains: no new connections, in-flight
  * requests get drain_timeout to finish, agents get GOAWAY, exit 0.
+ * Under systemd (Type=notify) it reports READY=1 once listening,
+ * RELOADING=1/READY=1 around a SIGHUP, STOPPING=1 as the drain starts, and
+ * pings the watchdog from the main loop (notify.c).
  */
 #include "config.h"
 
@@ -139,6 +142,7 @@ tunneld_drain(int listen_fd)
 	MHD_socket	fd;
 
 	atomic_store(&tunneld_draining, true);
+	(void)notify_stopping();
 	log_info("draining: %d requests in flight",
 	    atomic_load(&tunneld_inflight));
 	if ((fd = MHD_quiesce_daemon(tunneld_mhd)) != MHD_INVALID_SOCKET)
@@ -167,7 +171,7 @@ main(int argc, char **argv)
 	char		 host[256];
 	int		 lfd, port = 0, sig, hp;
 	unsigned int	 flags;
-	uint64_t	 last_clean;
+	uint64_t	 last_clean, wd_ms;
 
 	log_init("tunneld", LOG_LEVEL_INFO);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -234,14 +238,24 @@ main(int argc, char **argv)
 	log_info("tunneld %s listening on %s (port %d), %d threads, state in "
 	    "%s", PACKAGE_VERSION, cfg.listen, port, cfg.threads,
 	    cfg.state_dir);
+	(void)notify_ready();
+	/* Wake at least once a second, and often enough for the watchdog. */
+	if ((wd_ms = notify_watchdog_ms()) > 0 && wd_ms < 1000) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)wd_ms * 1000 * 1000;
+	}
 
 	last_clean = util_now_ms();
 	for (;;) {
 		sig = sigtimedwait(&set, &si, &ts);
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
+			(void)notify_reloading();
 			config_reload(argc, argv);
+			(void)notify_ready();
+		}
+		(void)notify_watchdog();
 		if (util_now_ms() - last_clean >=
 		    (uint64_t)cfg.cleanup_interval * 1000) {
 			last_clean = util_now_ms();
