@@ -133,11 +133,16 @@ stream_response_locked(struct stream *st)
 	const struct proto_header *h;
 	const char		*conn_hdr;
 	uint64_t		 size;
-	size_t			 i;
+	size_t			 i, block;
 
 	size = st->resp.content_length >= 0 ?
 	    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
-	r = MHD_create_response_from_callback(size, 64 * 1024, stream_reader,
+	/* MHD allocates the block for every response: no more than needed. */
+	block = 64 * 1024;
+	if (st->resp.content_length >= 0 && st->resp.content_length < block)
+		block = st->resp.content_length < 4096 ? 4096 :
+		    (size_t)st->resp.content_length;
+	r = MHD_create_response_from_callback(size, block, stream_reader,
 	    st, stream_reader_free);
 	if (r == NULL)
 		return NULL;

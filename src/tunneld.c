@@ -44,19 +44,31 @@ static void	 tunneld_mhd_log(void *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 static void	 tunneld_write_port(int);
 static void	 tunneld_drain(int);
-static void	 tunneld_nofile(void);
+static unsigned int tunneld_nofile(void);
 
 /* Every connection is a descriptor: use all the hard limit allows. */
-static void
+/*
+ * Returns the connection limit for libmicrohttpd: agents' WebSockets count
+ * against it too, so it follows the descriptors we may have, less a
+ * reserve for state files, the epoll and eventfd descriptors and MHD's own.
+ */
+static unsigned int
 tunneld_nofile(void)
 {
 	struct rlimit	rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1000;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
 			log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
 	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
+		return 1000000;
+	return rl.rlim_cur > 1128 ? (unsigned int)rl.rlim_cur - 128 : 1000;
 }
 
 const char *
@@ -170,7 +182,7 @@ main(int argc, char **argv)
 	struct timespec	 ts = { 1, 0 };
 	char		 host[256];
 	int		 lfd, port = 0, sig, hp;
-	unsigned int	 flags;
+	unsigned int	 flags, connlimit;
 	uint64_t	 last_clean, wd_ms;
 
 	log_init("tunneld", LOG_LEVEL_INFO);
@@ -195,7 +207,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* every thread inherits */
 	signal(SIGPIPE, SIG_IGN);
-	tunneld_nofile();
+	connlimit = tunneld_nofile();
 
 	lfd = tunneld_listen(cfg.listen, &port);
 	if (cfg.public_url != NULL)
@@ -224,7 +236,7 @@ main(int argc, char **argv)
 	    MHD_OPTION_LISTEN_SOCKET, lfd,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
 	    cfg.threads : 1),
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
+	    MHD_OPTION_CONNECTION_LIMIT, connlimit,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
 	    64 * 1024),
