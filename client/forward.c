@@ -713,8 +713,7 @@ static size_t
 forward_write_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct stream	*st = arg;
-	struct omsg	*m;
-	size_t		 len = size * n, off, chunk;
+	size_t		 len = size * n;
 
 	pthread_mutex_lock(&client.mtx);
 	if (st->reset || st->local_done || !st->resp_sent ||
@@ -729,15 +728,7 @@ forward_write_cb(char *buf, size_t size, size_t n, void *arg)
 		pthread_mutex_unlock(&client.mtx);
 		return CURL_WRITEFUNC_PAUSE;
 	}
-	for (off = 0; off < len; off += chunk) {
-		chunk = len - off > PROTO_MAX_DATA ? PROTO_MAX_DATA : len - off;
-		m = ws_msg_new(PROTO_HDR_LEN + chunk, true);
-		proto_put_hdr(m->buf + LWS_PRE, PROTO_DATA, 0, st->id);
-		memcpy(m->buf + LWS_PRE + PROTO_HDR_LEN, buf + off, chunk);
-		ws_queue_locked(st->link, true, m);
-	}
-	st->credit -= (int64_t)len;
-	st->bytes_out += len;
+	forward_data_locked(st, buf, len);
 	pthread_mutex_unlock(&client.mtx);
 	ws_wake();
 	return len;
@@ -940,23 +931,13 @@ forward_log(struct stream *st)
 static bool
 forward_is_upgrade(const struct stream *st)
 {
-	const char	*u, *c;
-	size_t		 n;
+	const char	*u;
 
 	if (st->open.body)
 		return false;		/* not one (PROTOCOL 5.3): curl's */
 	u = proto_head_get(&st->open, "Upgrade");
-	c = proto_head_get(&st->open, "Connection");
-	if (u == NULL || u[0] == '\0' || c == NULL)
-		return false;
-	while (*c != '\0') {
-		c += strspn(c, " \t,");
-		n = strcspn(c, " \t,");
-		if (n == 7 && strncasecmp(c, "upgrade", 7) == 0)
-			return true;
-		c += n;
-	}
-	return false;
+	return u != NULL && u[0] != '\0' && httphdr_has_token(
+	    proto_head_get(&st->open, "Connection"), "upgrade");
 }
 
 /* The request head for the local service, in up->out. */

@@ -79,9 +79,7 @@ httphdr_valid_value(const char *v, size_t len)
 bool
 httphdr_hop_by_hop(const char *name, const char *connection)
 {
-	const char	*p, *tok;
-	size_t		 i, n, nlen;
-	bool		 valid;
+	size_t		 i;
 
 	if (name == NULL)
 		return false;
@@ -89,10 +87,20 @@ httphdr_hop_by_hop(const char *name, const char *connection)
 		if (strcasecmp(name, httphdr_hop[i]) == 0)
 			return true;
 	}
-	if (connection == NULL || (nlen = strlen(name)) == 0)
+	return httphdr_has_token(connection, name);
+}
+
+bool
+httphdr_has_token(const char *list, const char *name)
+{
+	const char	*p, *tok;
+	size_t		 n, nlen;
+	bool		 valid;
+
+	if (list == NULL || name == NULL || (nlen = strlen(name)) == 0)
 		return false;
 	/* #token: elements split by commas, OWS around each. */
-	for (p = connection; *p != '\0'; ) {
+	for (p = list; *p != '\0'; ) {
 		while (httphdr_ows((unsigned char)*p))
 			p++;
 		tok = p;

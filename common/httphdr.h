@@ -20,6 +20,12 @@ bool	 httphdr_valid_value(const char *, size_t);
  * may be NULL).  Case-insensitive.
  */
 bool	 httphdr_hop_by_hop(const char *name, const char *connection);
+/*
+ * Is `token` one of the comma-separated tokens of `list` (a Connection or
+ * Upgrade value; NULL is an empty list)?  Case-insensitive; an element that
+ * is not a token ("a b") matches nothing.
+ */
+bool	 httphdr_has_token(const char *list, const char *token);
 /* X-Forwarded-*, Forwarded and X-Real-IP: replaced unless trusted. */
 bool	 httphdr_is_forwarding(const char *name);
 /*

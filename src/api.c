@@ -183,9 +183,8 @@ api_new_token(struct tunnel *t, char *token, size_t len)
 static struct json_object *
 api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 {
-	struct json_object	*o = json_object_new_object(), *a;
+	struct json_object	*o = json_object_new_object();
 	char			 ts[32], *url;
-	size_t			 i;
 
 	json_object_object_add(o, "tunnel_id", json_object_new_string(t->id));
 	json_object_object_add(o, "name", t->named ?
@@ -209,13 +208,8 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 	    json_object_new_int64((int64_t)t->requests));
 	json_object_object_add(o, "basic_auth",
 	    json_object_new_boolean(t->auth_user != NULL));
-	if (t->nallow > 0) {
-		a = json_object_new_array();
-		for (i = 0; i < t->nallow; i++)
-			json_object_array_add(a,
-			    json_object_new_string(t->allow_spec[i]));
-		json_object_object_add(o, "allow_cidr", a);
-	}
+	if (t->nallow > 0)
+		json_object_object_add(o, "allow_cidr", tunnel_allow_json(t));
 	if (t->metadata != NULL)
 		json_object_object_add(o, "metadata",
 		    json_tokener_parse(t->metadata));

@@ -9,6 +9,9 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,25 +44,15 @@ static const char *const http_reserved_names[] = {
 char *
 http_request_base(struct MHD_Connection *c)
 {
-	const union MHD_ConnectionInfo	*ci;
-	const char			*host, *proto = NULL, *fhost;
-	char				*base;
-	bool				 trusted = false;
-	size_t				 i;
+	const char	*host, *proto = NULL, *fhost;
+	char		*base;
 
 	if (cfg.public_url != NULL && *cfg.public_url != '\0')
 		return NULL;
 	if ((host = http_header(c, "Host")) == NULL ||
 	    !httphdr_valid_value(host, strlen(host)) || strchr(host, '/'))
 		return NULL;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	pthread_rwlock_rdlock(&cfg_lock);
-	for (i = 0; ci != NULL && ci->client_addr != NULL &&
-	    i < cfg.ntrusted; i++)
-		if (util_cidr_match(&cfg.trusted[i], ci->client_addr))
-			trusted = true;
-	pthread_rwlock_unlock(&cfg_lock);
-	if (trusted) {
+	if (http_trusted(c, NULL, 0, NULL)) {
 		proto = http_header(c, "X-Forwarded-Proto");
 		if ((fhost = http_header(c, "X-Forwarded-Host")) != NULL &&
 		    httphdr_valid_value(fhost, strlen(fhost)) &&
@@ -69,6 +62,55 @@ http_request_base(struct MHD_Connection *c)
 	xasprintf(&base, "%s://%s", proto != NULL &&
 	    strcasecmp(proto, "https") == 0 ? "https" : "http", host);
 	return base;
+}
+
+/*
+ * Is the caller one of the trusted proxies (whose X-Forwarded-* we keep)?
+ * Its address as text goes to addr, if given, and as a sockaddr to *sap.
+ */
+bool
+http_trusted(struct MHD_Connection *c, char *addr, size_t len,
+    const struct sockaddr **sap)
+{
+	const union MHD_ConnectionInfo	*ci;
+	size_t				 i;
+	bool				 trusted = false;
+
+	if (addr != NULL && len > 0)
+		addr[0] = '\0';
+	if (sap != NULL)
+		*sap = NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return false;
+	if (addr != NULL)
+		(void)util_sockaddr_str(ci->client_addr, addr, len);
+	if (sap != NULL)
+		*sap = ci->client_addr;
+	pthread_rwlock_rdlock(&cfg_lock);	/* a reload swaps the list */
+	for (i = 0; i < cfg.ntrusted && !trusted; i++)
+		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
+	pthread_rwlock_unlock(&cfg_lock);
+	return trusted;
+}
+
+/*
+ * A socket MHD hands over after a 101: non-blocking for the loop, and
+ * Nagle off on the real TCP socket (MHD turns it back on before the
+ * hand-over; under TLS `sock` would be a socketpair).
+ */
+void
+http_upgraded_socket(struct MHD_Connection *c, MHD_socket sock)
+{
+	const union MHD_ConnectionInfo	*ci;
+	int				 one = 1, fl;
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+		(void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
+	if ((fl = fcntl(sock, F_GETFL)) != -1)
+		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
 }
 
 bool

@@ -30,30 +30,11 @@ struct head_arg {
 static enum MHD_Result	 proxy_copy_header(void *, enum MHD_ValueKind,
 			    const char *, const char *);
 static void		 proxy_forwarding(struct MHD_Connection *,
-			    struct proto_head *, bool, const char *, bool);
-static bool		 proxy_trusted(struct MHD_Connection *, char *, size_t);
+			    struct proto_head *, bool, const char *,
+			    const char *, bool);
 static enum MHD_Result	 proxy_answer(struct MHD_Connection *, struct preq *);
 static enum MHD_Result	 proxy_fail(struct preq *, int, const char *);
-static bool		 proxy_has_token(const char *, const char *);
 static struct MHD_Response *proxy_upgrade_response_locked(struct stream *);
-
-/* Is `token` one of the comma-separated tokens of `list`? */
-static bool
-proxy_has_token(const char *list, const char *token)
-{
-	size_t		 n = strlen(token);
-	const char	*p = list;
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' ||
-		    p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return true;
-		p = strchr(p, ',');
-	}
-	return false;
-}
 
 /*
  * The agent answered an upgrade with 101: MHD sends it, then hands the
@@ -94,26 +75,6 @@ proxy_fail(struct preq *pr, int status, const char *text)
 	return MHD_YES;
 }
 
-/* Is the caller a trusted proxy (whose X-Forwarded-* we keep)? */
-static bool
-proxy_trusted(struct MHD_Connection *c, char *addr, size_t len)
-{
-	const union MHD_ConnectionInfo	*ci;
-	size_t				 i;
-	bool				 trusted = false;
-
-	addr[0] = '\0';
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return false;
-	(void)util_sockaddr_str(ci->client_addr, addr, len);
-	pthread_rwlock_rdlock(&cfg_lock);	/* a reload swaps the list */
-	for (i = 0; i < cfg.ntrusted && !trusted; i++)
-		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
-	pthread_rwlock_unlock(&cfg_lock);
-	return trusted;
-}
-
 static enum MHD_Result
 proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
     const char *value)
@@ -142,12 +103,11 @@ proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
 /* X-Forwarded-*: replaced, unless the caller is a trusted proxy. */
 static void
 proxy_forwarding(struct MHD_Connection *c, struct proto_head *h,
-    bool trusted, const char *id, bool path_routing)
+    bool trusted, const char *addr, const char *id, bool path_routing)
 {
-	char		 addr[64], *xff = NULL, *prefix;
+	char		*xff = NULL, *prefix;
 	const char	*prev, *host;
 
-	trusted = proxy_trusted(c, addr, sizeof(addr));
 	prev = trusted ? http_header(c, "X-Forwarded-For") : NULL;
 	if (prev != NULL && httphdr_valid_value(prev, strlen(prev)))
 		xasprintf(&xff, "%s, %s", prev, addr);
@@ -180,24 +140,28 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	long long		 len = -1;
 	int			 r;
 	bool			 strip_authz;
-	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr	*sa;
 
 	util_strlcpy(pr->tunnel_id, id, sizeof(pr->tunnel_id));
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	r = registry_access(id, ci != NULL ? ci->client_addr : NULL,
-	    http_header(c, "Authorization"), &strip_authz);
-	if (r == 403)
-		return proxy_fail(pr, 403, "Your address may not use this "
-		    "tunnel.");
-	if (r == 401)
-		return proxy_fail(pr, 401, "This tunnel needs a user name and "
-		    "password.");
-	if ((r = registry_session(id, &s)) == TUN_ENOENT)
+	ha.trusted = http_trusted(c, addr, sizeof(addr), &sa);
+	r = registry_session(id, sa, http_header(c, "Authorization"),
+	    &strip_authz, &s);
+	switch (r) {
+	case 0:
+		break;
+	case 404:
 		return proxy_fail(pr, 404, "There is no tunnel here. Check the "
 		    "address, or start tunnel-client again.");
-	if (r == TUN_ECLOSED)
+	case 403:
+		return proxy_fail(pr, 403, "Your address may not use this "
+		    "tunnel.");
+	case 401:
+		return proxy_fail(pr, 401, "This tunnel needs a user name and "
+		    "password.");
+	default:
 		return proxy_fail(pr, 502, "The tunnel exists, but no agent is "
 		    "connected to it right now.");
+	}
 	if (cfg.max_streams > 0 &&
 	    atomic_load(&s->nstreams) >= cfg.max_streams) {
 		session_unref(s);
@@ -217,7 +181,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	}
 	te = http_header(c, "Transfer-Encoding");
 	upgrade = http_header(c, "Upgrade");
-	if (upgrade != NULL && (!proxy_has_token(http_header(c, "Connection"),
+	if (upgrade != NULL && (!httphdr_has_token(http_header(c, "Connection"),
 	    "upgrade") || len > 0 || te != NULL ||
 	    !httphdr_valid_value(upgrade, strlen(upgrade))))
 		upgrade = NULL;		/* not a usable upgrade request */
@@ -229,10 +193,9 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	st->open.body = len > 0 || te != NULL;
 	ha.h = &st->open;
 	ha.connection = http_header(c, "Connection");
-	ha.trusted = proxy_trusted(c, addr, sizeof(addr));
 	ha.strip_authz = strip_authz;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_copy_header, &ha);
-	proxy_forwarding(c, &st->open, ha.trusted, id, path_routing);
+	proxy_forwarding(c, &st->open, ha.trusted, addr, id, path_routing);
 	if (upgrade != NULL) {		/* hop-by-hop, but asked for */
 		st->upgrade = true;
 		proto_head_add(&st->open, "Upgrade", upgrade);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include <gnutls/gnutls.h>
+#include <json-c/json.h>
 
 #include "log.h"
 #include "tunerr.h"
@@ -147,6 +148,18 @@ tunnel_set_access(struct tunnel *t, const char *basic, const char *const *cidrs,
 	return 0;
 }
 
+/* The allow list as given, for the API and the state file. */
+struct json_object *
+tunnel_allow_json(const struct tunnel *t)
+{
+	struct json_object	*a = json_object_new_array();
+	size_t			 i;
+
+	for (i = 0; i < t->nallow; i++)
+		json_object_array_add(a, json_object_new_string(t->allow_spec[i]));
+	return a;
+}
+
 /* "Basic base64(user:pass)" against the tunnel's user and hash. */
 static bool
 tunnel_check_basic(const struct tunnel *t, const char *authz)
@@ -179,41 +192,6 @@ out:
 	explicit_bzero(out.data, out.size);
 	gnutls_free(out.data);
 	return ok;
-}
-
-/*
- * Before a request reaches the agent: 0 to let it through, else the status
- * to answer: 404 no such tunnel, 403 not on the allow list, 401 basic auth.
- * *strip_authz: the Authorization header is the tunnel's, not the app's.
- */
-int
-registry_access(const char *id, const struct sockaddr *sa, const char *authz,
-    bool *strip_authz)
-{
-	struct tunnel	*t;
-	size_t		 i;
-	int		 r = 0;
-
-	*strip_authz = false;
-	registry_lock();
-	if ((t = registry_find_locked(id)) == NULL) {
-		registry_unlock();
-		return 404;
-	}
-	if (t->nallow > 0) {
-		for (i = 0; sa != NULL && i < t->nallow; i++)
-			if (util_cidr_match(&t->allow[i], sa))
-				break;
-		if (sa == NULL || i == t->nallow)
-			r = 403;
-	}
-	if (r == 0 && t->auth_user != NULL) {
-		*strip_authz = true;
-		if (!tunnel_check_basic(t, authz))
-			r = 401;
-	}
-	registry_unlock();
-	return r;
 }
 
 void
@@ -347,22 +325,42 @@ registry_free(void)
 }
 
 /*
- * The session serving a tunnel, with a reference for the caller.
- * TUN_ENOENT: no such tunnel; TUN_ECLOSED: no agent connected.
+ * One lookup per public request: may this caller reach the tunnel, and
+ * which session serves it (with a reference for the caller)?  Returns 0,
+ * or the status to answer: 404 no such tunnel, 403 not on its allow list,
+ * 401 basic auth missing or wrong, 502 no agent connected.
+ * *strip_authz: the Authorization header is the tunnel's, not the app's.
  */
 int
-registry_session(const char *id, struct session **sp)
+registry_session(const char *id, const struct sockaddr *sa, const char *authz,
+    bool *strip_authz, struct session **sp)
 {
 	struct tunnel	*t;
+	size_t		 i;
 	int		 r = 0;
 
 	*sp = NULL;
+	*strip_authz = false;
 	registry_lock();
-	if ((t = registry_find_locked(id)) == NULL)
-		r = TUN_ENOENT;
-	else if (t->session == NULL)
-		r = TUN_ECLOSED;
-	else {
+	if ((t = registry_find_locked(id)) == NULL) {
+		registry_unlock();
+		return 404;
+	}
+	if (t->nallow > 0) {
+		for (i = 0; sa != NULL && i < t->nallow; i++)
+			if (util_cidr_match(&t->allow[i], sa))
+				break;
+		if (sa == NULL || i == t->nallow)
+			r = 403;
+	}
+	if (r == 0 && t->auth_user != NULL) {
+		*strip_authz = true;
+		if (!tunnel_check_basic(t, authz))
+			r = 401;
+	}
+	if (r == 0 && t->session == NULL)
+		r = 502;
+	if (r == 0) {
 		*sp = t->session;
 		session_ref(*sp);
 		t->last_active = util_wall_s();

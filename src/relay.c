@@ -10,9 +10,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -38,17 +35,10 @@ relay_upgraded(void *cls, struct MHD_Connection *c, void *req_cls,
     const char *extra_in, size_t extra_in_size, MHD_socket sock,
     struct MHD_UpgradeResponseHandle *urh)
 {
-	struct preq			*pr = req_cls;
-	struct stream			*st = pr->st;
-	const union MHD_ConnectionInfo	*ci;
-	int				 one = 1, fl;
+	struct preq	*pr = req_cls;
+	struct stream	*st = pr->st;
 
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci != NULL)
-		(void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY,
-		    &one, sizeof(one));
-	if ((fl = fcntl(sock, F_GETFL)) != -1)
-		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+	http_upgraded_socket(c, sock);
 	pthread_mutex_lock(&st->mtx);
 	st->fd = sock;
 	st->urh = urh;

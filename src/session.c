@@ -775,8 +775,7 @@ static void
 session_pump(struct session *s)
 {
 	struct stream	*st;
-	uint8_t		 wh[WS_MAX_HEADER], ph[PROTO_HDR_LEN];
-	size_t		 n, hl;
+	size_t		 n;
 	bool		 more;
 
 	while ((st = s->ready_head) != NULL &&
@@ -796,13 +795,7 @@ session_pump(struct session *s)
 		if (n > PROTO_MAX_DATA)
 			n = PROTO_MAX_DATA;
 		if (n > 0) {
-			hl = wsframe_header(wh, WS_OP_BINARY, true,
-			    PROTO_HDR_LEN + n, NULL);
-			proto_put_hdr(ph, PROTO_DATA, 0, st->id);
-			if (tbuf_put(&s->wq, wh, hl) != 0 ||
-			    tbuf_put(&s->wq, ph, sizeof(ph)) != 0 ||
-			    tbuf_put(&s->wq, tbuf_ptr(&st->req), n) != 0)
-				fatalx("write queue over its ceiling");
+			session_send_data(s, st->id, tbuf_ptr(&st->req), n);
 			tbuf_consume(&st->req, n);
 			st->credit -= (int64_t)n;
 			if (st->upload_wait)
@@ -810,11 +803,7 @@ session_pump(struct session *s)
 		}
 		if (tbuf_len(&st->req) == 0 && st->req_end && !st->end_sent) {
 			tbuf_shrink(&st->req);
-			hl = wsframe_header(wh, WS_OP_BINARY, true,
-			    PROTO_HDR_LEN, NULL);
-			proto_put_hdr(ph, PROTO_END, 0, st->id);
-			(void)tbuf_put(&s->wq, wh, hl);
-			(void)tbuf_put(&s->wq, ph, sizeof(ph));
+			session_send_end(s, st->id);
 			st->end_sent = true;
 		}
 		more = tbuf_len(&st->req) > 0 && st->credit > 0;

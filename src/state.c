@@ -31,8 +31,7 @@ static struct tunnel *state_tunnel(struct json_object *);
 static void
 state_add_json(struct tunnel *t, void *arg)
 {
-	struct json_object	*arr = arg, *o = json_object_new_object(), *a;
-	size_t			 i;
+	struct json_object	*arr = arg, *o = json_object_new_object();
 
 	json_object_object_add(o, "id", json_object_new_string(t->id));
 	json_object_object_add(o, "owner", json_object_new_string(t->owner));
@@ -57,13 +56,8 @@ state_add_json(struct tunnel *t, void *arg)
 		json_object_object_add(o, "basic_auth_sha256",
 		    json_object_new_string(t->auth_hash));
 	}
-	if (t->nallow > 0) {
-		a = json_object_new_array();
-		for (i = 0; i < t->nallow; i++)
-			json_object_array_add(a,
-			    json_object_new_string(t->allow_spec[i]));
-		json_object_object_add(o, "allow_cidr", a);
-	}
+	if (t->nallow > 0)
+		json_object_object_add(o, "allow_cidr", tunnel_allow_json(t));
 	json_object_array_add(arr, o);
 }
 

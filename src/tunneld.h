@@ -99,6 +99,7 @@ struct tunnel {
 	struct tunnel	*next;			/* hash chain */
 };
 
+struct json_object;
 struct loop;
 
 /* What an epoll event's data.ptr points at: the first member of each. */
@@ -225,6 +226,7 @@ struct preq {
 	char			*answer;
 	const char		*answer_type;
 	char			*base;		/* upgrade: URL base used */
+	char			 token_hash[UTIL_SHA256_HEX];	/* upgrade */
 	struct stream		*st;
 	uint64_t		 started_ms;
 	char			 tunnel_id[TUNNELD_ID_LEN];
@@ -269,6 +271,9 @@ enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
 const char	*http_header(struct MHD_Connection *, const char *);
 bool		 http_reserved(const char *);
 char		*http_request_base(struct MHD_Connection *);
+void		 http_upgraded_socket(struct MHD_Connection *, MHD_socket);
+bool		 http_trusted(struct MHD_Connection *, char *, size_t,
+		    const struct sockaddr **);
 void		 preq_free(struct preq *);
 
 /* api.c */
@@ -340,17 +345,17 @@ void		 registry_foreach_locked(void (*)(struct tunnel *, void *),
 struct tunnel	*tunnel_new(const char *, const char *);
 char		*tunnel_url(const struct tunnel *, const char *);
 void		 tunnel_free(struct tunnel *);
-int		 registry_session(const char *, struct session **);
+int		 registry_session(const char *, const struct sockaddr *,
+		    const char *, bool *, struct session **);
 int		 registry_attach(struct session *, char **);
 void		 registry_detach(struct session *);
 void		 registry_cleanup(void);
 bool		 registry_check_token(const char *, const char *);
-int		 registry_access(const char *, const struct sockaddr *,
-		    const char *, bool *);
 int		 tunnel_set_access(struct tunnel *, const char *,
 		    const char *const *, size_t, const char **);
 void		 tunnel_set_auth_hash(struct tunnel *, const char *,
 		    const char *, const char *);
+struct json_object *tunnel_allow_json(const struct tunnel *);
 
 /* state.c */
 int		 state_load(void);

@@ -6,13 +6,11 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "httphdr.h"
 #include "log.h"
 #include "tunneld.h"
 #include "xmalloc.h"
@@ -20,25 +18,6 @@
 static void	upgrade_done(void *, struct MHD_Connection *, void *,
 		    const char *, size_t, MHD_socket,
 		    struct MHD_UpgradeResponseHandle *);
-static bool	upgrade_has_token(const char *, const char *);
-
-/* Is `token` one of the comma-separated tokens of `list`? */
-static bool
-upgrade_has_token(const char *list, const char *token)
-{
-	size_t		 n = strlen(token);
-	const char	*p = list;
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' ||
-		    p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return true;
-		p = strchr(p, ',');
-	}
-	return false;
-}
 
 static void
 upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
@@ -48,17 +27,9 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	struct preq			*pr = req_cls;
 	struct session			*s;
 	const union MHD_ConnectionInfo	*ci;
-	const char			*auth;
 	char				 peer[64] = "?";
-	int				 one = 1, fl;
 
-	/* MHD turns Nagle back on before the hand-over: undo that. */
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (ci != NULL)
-		(void)setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY,
-		    &one, sizeof(one));
-	if ((fl = fcntl(sock, F_GETFL)) != -1)
-		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+	http_upgraded_socket(c, sock);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL)
 		(void)util_sockaddr_str(ci->client_addr, peer, sizeof(peer));
@@ -66,9 +37,7 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	s->base = pr->base;		/* the session's now */
 	pr->base = NULL;
 	/* Checked in upgrade_connect; the loop checks it again on HELLO. */
-	if ((auth = http_header(c, "Authorization")) != NULL &&
-	    strlen(auth) > 7)
-		util_sha256_hex(auth + 7, strlen(auth + 7), s->token_hash);
+	memcpy(s->token_hash, pr->token_hash, sizeof(s->token_hash));
 	s->fd = sock;
 	s->urh = urh;
 	if (extra_in_size > 0) {
@@ -104,9 +73,9 @@ upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
 		return http_send_json_error(c, 400,
 		    "unsupported tunnel protocol version");
 	if ((v = http_header(c, "Upgrade")) == NULL ||
-	    !upgrade_has_token(v, "websocket") ||
+	    !httphdr_has_token(v, "websocket") ||
 	    (v = http_header(c, "Connection")) == NULL ||
-	    !upgrade_has_token(v, "upgrade") ||
+	    !httphdr_has_token(v, "upgrade") ||
 	    (v = http_header(c, "Sec-WebSocket-Version")) == NULL ||
 	    strcmp(v, "13") != 0 ||
 	    (key = http_header(c, "Sec-WebSocket-Key")) == NULL ||
@@ -118,6 +87,7 @@ upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
 		return http_send_json_error(c, 503, "server shutting down");
 	free(pr->base);
 	pr->base = http_request_base(c);
+	util_sha256_hex(auth + 7, strlen(auth + 7), pr->token_hash);
 	r = MHD_create_response_for_upgrade(upgrade_done, NULL);
 	if (r == NULL)
 		return MHD_NO;

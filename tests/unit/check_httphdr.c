@@ -232,6 +232,36 @@ static const struct {
 	{ NULL, false },
 };
 
+/* httphdr_has_token: Connection / Upgrade lists. */
+static const struct {
+	const char	*list;
+	const char	*token;
+	bool		 want;
+} has_token_cases[] = {
+	{ "Upgrade", "upgrade", true },
+	{ "keep-alive, Upgrade", "upgrade", true },
+	{ "  keep-alive ,\tUPGRADE  ", "upgrade", true },
+	{ "upgraded", "upgrade", false },
+	{ "xupgrade", "upgrade", false },
+	{ "up grade", "upgrade", false },
+	{ "upgrade x", "upgrade", false },
+	{ "", "upgrade", false },
+	{ ",,,", "upgrade", false },
+	{ NULL, "upgrade", false },
+	{ "websocket", "websocket", true },
+	{ "h2c, websocket", "websocket", true },
+	{ "upgrade", "", false },
+};
+
+START_TEST(test_has_token)
+{
+	ck_assert_msg(httphdr_has_token(has_token_cases[_i].list,
+	    has_token_cases[_i].token) == has_token_cases[_i].want,
+	    "case %d: '%s' has '%s'", _i, has_token_cases[_i].list ?
+	    has_token_cases[_i].list : "(null)", has_token_cases[_i].token);
+}
+END_TEST
+
 START_TEST(test_is_forwarding)
 {
 	ck_assert_msg(httphdr_is_forwarding(fwds[_i].name) == fwds[_i].fwd,
@@ -579,6 +609,8 @@ httphdr_suite(void)
 	tcase_add_test(tc, test_valid_value_length);
 	tcase_add_loop_test(tc, test_hop_by_hop, 0, nitems(hops));
 	tcase_add_test(tc, test_hop_by_hop_long);
+	tcase_add_loop_test(tc, test_has_token, 0,
+	    sizeof(has_token_cases) / sizeof(has_token_cases[0]));
 	tcase_add_loop_test(tc, test_is_forwarding, 0, nitems(fwds));
 	tcase_add_loop_test(tc, test_rewrite_location, 0, nitems(locs));
 	tcase_add_test(tc, test_rewrite_location_long);
