@@ -19,6 +19,7 @@
 #define PROTO_MAX_VERSION	65535
 #define PROTO_MAX_AGENT		128
 #define PROTO_MAX_TUNNEL_ID	128
+#define PROTO_MAX_AGENT_ID	64
 #define PROTO_MAX_URL		2048
 #define PROTO_MAX_METHOD	32
 #define PROTO_MAX_PATH		16384
@@ -351,6 +352,8 @@ proto_parse_hello(struct json_object *o, struct proto_hello *h)
 	    &h->agent)) != 0 ||
 	    (r = proto_json_text(o, "tunnel_id", PROTO_MAX_TUNNEL_ID, true,
 	    &h->tunnel_id)) != 0 ||
+	    (r = proto_json_text(o, "agent_id", PROTO_MAX_AGENT_ID, true,
+	    &h->agent_id)) != 0 ||
 	    (r = proto_json_text(o, "url", PROTO_MAX_URL, true,
 	    &h->url)) != 0)
 		return r;
@@ -548,6 +551,7 @@ proto_encode_hello(struct tbuf *b, const struct proto_hello *h)
 	    h->window < PROTO_MIN_WINDOW || h->window > PROTO_MAX_WINDOW ||
 	    !proto_valid_opt(h->agent, PROTO_MAX_AGENT) ||
 	    !proto_valid_opt(h->tunnel_id, PROTO_MAX_TUNNEL_ID) ||
+	    !proto_valid_opt(h->agent_id, PROTO_MAX_AGENT_ID) ||
 	    !proto_valid_opt(h->url, PROTO_MAX_URL))
 		return TUN_EINVAL;
 	o = proto_jnew(json_object_new_object());
@@ -557,6 +561,8 @@ proto_encode_hello(struct tbuf *b, const struct proto_hello *h)
 		proto_jstr(o, "agent", h->agent);
 	if (h->tunnel_id != NULL)
 		proto_jstr(o, "tunnel_id", h->tunnel_id);
+	if (h->agent_id != NULL)
+		proto_jstr(o, "agent_id", h->agent_id);
 	if (h->url != NULL)
 		proto_jstr(o, "url", h->url);
 	r = proto_put_json(b, PROTO_HELLO, 0, o);
@@ -824,6 +830,7 @@ proto_hello_clear(struct proto_hello *h)
 {
 	free(h->agent);
 	free(h->tunnel_id);
+	free(h->agent_id);
 	free(h->url);
 	memset(h, 0, sizeof(*h));
 }

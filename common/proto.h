@@ -66,6 +66,7 @@ struct proto_hello {
 	char		*agent;		/* client's name/version, optional */
 	char		*tunnel_id;	/* server only */
 	char		*url;		/* server only */
+	char		*agent_id;	/* client only: this agent, optional */
 };
 
 /* OPEN (request) and RESPONSE heads. */

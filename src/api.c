@@ -25,6 +25,9 @@ struct create_req {
 	const char	*basic_auth;
 	const char	*cidrs[API_MAX_CIDRS];
 	size_t		 ncidrs;
+	bool		 tcp;		/* type "tcp" */
+	int		 remote_port;	/* tcp: asked for, 0: any */
+	bool		 pool;		/* join the agents of the tunnel */
 };
 
 static enum MHD_Result	 api_send(struct MHD_Connection *, int,
@@ -47,7 +50,7 @@ static int		 api_parse_create(struct preq *, struct json_object **,
 static struct json_object *api_tunnel_json(const struct tunnel *, bool,
 			    const char *);
 static bool		 api_may(const struct apikey *, const struct tunnel *);
-static void		 api_new_token(struct tunnel *, char *, size_t);
+static void		 api_new_token(struct tunnel *, char *, size_t, bool);
 
 static enum MHD_Result
 api_send(struct MHD_Connection *c, int status, struct json_object *o)
@@ -174,10 +177,10 @@ api_may(const struct apikey *k, const struct tunnel *t)
 }
 
 static void
-api_new_token(struct tunnel *t, char *token, size_t len)
+api_new_token(struct tunnel *t, char *token, size_t len, bool add)
 {
 	util_random_token(token, len);
-	util_sha256_hex(token, strlen(token), t->token_hash);
+	tunnel_set_token(t, token, add);
 }
 
 static struct json_object *
@@ -194,9 +197,11 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 	json_object_object_add(o, "url", json_object_new_string(url));
 	free(url);
 	json_object_object_add(o, "status", json_object_new_string(
-	    t->session != NULL ? "connected" : "disconnected"));
+	    tunnel_connected(t) ? "connected" : "disconnected"));
 	json_object_object_add(o, "connected",
-	    json_object_new_boolean(t->session != NULL));
+	    json_object_new_boolean(tunnel_connected(t)));
+	json_object_object_add(o, "agents",
+	    json_object_new_int(t->nsessions));
 	util_iso8601(t->created_at, ts, sizeof(ts));
 	json_object_object_add(o, "created_at", json_object_new_string(ts));
 	util_iso8601(t->last_active, ts, sizeof(ts));
@@ -279,15 +284,35 @@ api_parse_create(struct preq *pr, struct json_object **rootp,
 			return TUN_EINVAL;
 		}
 		s = json_object_get_string(v);
-		if (strcmp(s, "tcp") == 0) {
-			*err = "TCP tunnels are not supported by this server "
-			    "yet";
-			return TUN_EINVAL;
-		}
-		if (strcmp(s, "http") != 0) {
+		if (strcmp(s, "tcp") == 0)
+			cr->tcp = true;
+		else if (strcmp(s, "http") != 0) {
 			*err = "type must be \"http\" or \"tcp\"";
 			return TUN_EINVAL;
 		}
+	}
+	if (json_object_object_get_ex(root, "remote_port", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) < 1 ||
+		    json_object_get_int64(v) > 65535) {
+			*err = "remote_port must be an integer from 1 to "
+			    "65535";
+			return TUN_EINVAL;
+		}
+		if (!cr->tcp) {
+			*err = "remote_port is for tcp tunnels";
+			return TUN_EINVAL;
+		}
+		cr->remote_port = json_object_get_int(v);
+	}
+	if (json_object_object_get_ex(root, "pool", &v) &&
+	    !json_object_is_type(v, json_type_null)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			*err = "pool must be true or false";
+			return TUN_EINVAL;
+		}
+		cr->pool = json_object_get_boolean(v);
 	}
 	if (json_object_object_get_ex(root, "basic_auth", &v) &&
 	    !json_object_is_type(v, json_type_null)) {
@@ -338,7 +363,8 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	struct create_req	 cr;
 	struct json_object	*root, *o;
 	struct tunnel		*t, *scratch;
-	struct session		*old = NULL;
+	struct session		*old[TUNNELD_POOL_MAX];
+	int			 nold = 0;
 	const char		*err = NULL;
 	int			 r;
 	char			 id[TUNNELD_ID_LEN], token[TUNNELD_TOKEN_LEN + 1];
@@ -359,18 +385,43 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		ret = http_send_json_error(c, 400, err);
 		goto out;
 	}
+	if (cr.tcp && cr.basic_auth != NULL) {
+		ret = http_send_json_error(c, 400, "basic_auth is for http "
+		    "tunnels");
+		goto out;
+	}
 	registry_lock();
-	if (cr.name != NULL && (t = registry_find_locked(cr.name)) != NULL) {
+	t = NULL;
+	if (cr.name != NULL)
+		t = registry_find_locked(cr.name);
+	else if (cr.tcp && cr.remote_port != 0)
+		t = registry_find_port_locked(cr.remote_port);
+	if (t != NULL && (t->tcp_port > 0) != cr.tcp) {
+		registry_unlock();
+		ret = http_send_json_error(c, 409, strcmp(t->owner,
+		    k->name) != 0 ? "that name is taken" : "that name is a "
+		    "tunnel of another type");
+		goto out;
+	}
+	if (t != NULL && cr.tcp && cr.remote_port != 0 &&
+	    t->tcp_port != cr.remote_port) {
+		registry_unlock();
+		ret = http_send_json_error(c, 409, "that tunnel has another "
+		    "port");
+		goto out;
+	}
+	if (t != NULL) {
 		if (strcmp(t->owner, k->name) != 0) {
 			registry_unlock();
 			ret = http_send_json_error(c, 409, "that name is taken");
 			goto out;
 		}
-		/* The same key again: same tunnel, fresh token. */
-		old = t->session;
-		t->session = NULL;
-		if (old != NULL)
-			t->disconnected_at = util_wall_s();
+		/*
+		 * The same key again: same tunnel, fresh token; the agents
+		 * on the old one are dropped, unless the new one joins them.
+		 */
+		if (!cr.pool)
+			nold = tunnel_take_sessions(t, old);
 		status = 200;
 	} else {
 		if (cfg.max_tunnels > 0 &&
@@ -389,7 +440,14 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 			    http_reserved(id));
 		}
 		t = tunnel_new(id, k->name);
-		t->named = cr.name != NULL;
+		t->named = cr.name != NULL || cr.remote_port != 0;
+		if (cr.tcp && (r = tcp_open_locked(t, cr.remote_port,
+		    &err)) != 0) {
+			registry_unlock();
+			tunnel_free(t);
+			ret = http_send_json_error(c, r, err);
+			goto out;
+		}
 		(void)registry_add_locked(t);
 	}
 	(void)tunnel_set_access(t, cr.basic_auth, cr.cidrs, cr.ncidrs, &err);
@@ -400,12 +458,12 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		t->metadata = cr.metadata;
 		cr.metadata = NULL;
 	}
-	api_new_token(t, token, sizeof(token));
+	api_new_token(t, token, sizeof(token), cr.pool && status == 200);
 	(void)state_save_locked();
 	o = api_tunnel_json(t, k->admin, base);
 	registry_unlock();
-	if (old != NULL)
-		loop_kick(old, PROTO_GOAWAY_REPLACED, "a new token was issued");
+	registry_kick(old, nold, PROTO_GOAWAY_REPLACED,
+	    "a new token was issued");
 	log_info("tunnel %s: %s by key %s", json_object_get_string(
 	    json_object_object_get(o, "tunnel_id")),
 	    status == 201 ? "created" : "taken again", k->name);
@@ -472,9 +530,10 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
     const char *verb, const char *method, const char *base)
 {
 	struct tunnel		*t;
-	struct session		*s;
+	struct session		*ss[TUNNELD_POOL_MAX];
 	struct json_object	*o;
 	char			 token[TUNNELD_TOKEN_LEN + 1];
+	int			 n;
 	bool			 get = strcmp(method, "GET") == 0 ||
 				    strcmp(method, "HEAD") == 0;
 
@@ -489,13 +548,12 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		return api_send(c, 200, o);
 	}
 	if (strcmp(method, "DELETE") == 0 && *verb == '\0') {
-		s = t->session;
-		t->session = NULL;
+		n = tunnel_take_sessions(t, ss);
+		tcp_close(t->id, t->tcp_port);
 		registry_remove_locked(t);
 		(void)state_save_locked();
 		registry_unlock();
-		if (s != NULL)
-			loop_kick(s, PROTO_GOAWAY_DELETED, "tunnel deleted");
+		registry_kick(ss, n, PROTO_GOAWAY_DELETED, "tunnel deleted");
 		log_info("tunnel %s: deleted by key %s", t->id, k->name);
 		o = json_object_new_object();
 		json_object_object_add(o, "deleted",
@@ -504,16 +562,12 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		return api_send(c, 200, o);
 	}
 	if (strcmp(method, "POST") == 0 && strcmp(verb, "rotate") == 0) {
-		api_new_token(t, token, sizeof(token));
-		s = t->session;
-		t->session = NULL;
-		if (s != NULL)
-			t->disconnected_at = util_wall_s();
+		api_new_token(t, token, sizeof(token), false);
+		n = tunnel_take_sessions(t, ss);
 		(void)state_save_locked();
 		o = api_tunnel_json(t, k->admin, base);
 		registry_unlock();
-		if (s != NULL)
-			loop_kick(s, PROTO_GOAWAY_ROTATED, "token rotated");
+		registry_kick(ss, n, PROTO_GOAWAY_ROTATED, "token rotated");
 		log_info("tunnel %s: token rotated by key %s", id, k->name);
 		json_object_object_add(o, "auth_token",
 		    json_object_new_string(token));

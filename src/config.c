@@ -80,7 +80,7 @@ static const struct optdef optdefs[] = {
 	{ "trusted_proxies", OPT_CIDRS, 0, 0, 0, "CIDR,...",
 	    "proxies whose X-Forwarded-* headers are kept" },
 	{ "tcp_ports", OPT_STR, O(tcp_ports), 0, 0, "LOW-HIGH",
-	    "ports for TCP tunnels (not supported yet)" },
+	    "ports for TCP tunnels, e.g. 20000-20999 (default: none)" },
 	{ "state_dir", OPT_STR, O(state_dir), 0, 0, "DIR",
 	    "where tunnels and the generated key are kept" },
 	{ "metrics_listen", OPT_STR, O(metrics_listen), 0, 0, "ADDR:PORT",
@@ -114,6 +114,7 @@ static int	 config_file_cb(void *, const char *, const char *,
 static int	 config_keyfile(struct config *, const char *);
 static char	*config_default_state_dir(void);
 static int	 config_mkdirs(const char *);
+static int	 config_port_range(const char *, int *, int *);
 
 void
 config_defaults(struct config *c)
@@ -543,12 +544,36 @@ config_load(struct config *c, int argc, char **argv)
 	}
 	if (c->api_key_file != NULL && config_keyfile(c, c->api_key_file) != 0)
 		return TUN_EINVAL;
+	if (c->tcp_ports != NULL && config_port_range(c->tcp_ports,
+	    &c->tcp_lo, &c->tcp_hi) != 0) {
+		log_error("tcp_ports %s: want LOW-HIGH (1-65535) or one port",
+		    c->tcp_ports);
+		return TUN_EINVAL;
+	}
 	if (c->state_dir == NULL)
 		c->state_dir = config_default_state_dir();
 	if (config_mkdirs(c->state_dir) != 0) {
 		log_error("state_dir %s: %s", c->state_dir, strerror(errno));
 		return TUN_EIO;
 	}
+	return 0;
+}
+
+/* "LOW-HIGH" or "PORT". */
+static int
+config_port_range(const char *s, int *lo, int *hi)
+{
+	char		 buf[32], *dash;
+	const char	*e1 = NULL, *e2 = NULL;
+
+	if (util_strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return TUN_EINVAL;
+	if ((dash = strchr(buf, '-')) != NULL)
+		*dash++ = '\0';
+	*lo = (int)util_strtonum(buf, 1, 65535, &e1);
+	*hi = dash != NULL ? (int)util_strtonum(dash, 1, 65535, &e2) : *lo;
+	if (e1 != NULL || e2 != NULL || *lo > *hi)
+		return TUN_EINVAL;
 	return 0;
 }
 

@@ -144,7 +144,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 
 	util_strlcpy(pr->tunnel_id, id, sizeof(pr->tunnel_id));
 	ha.trusted = http_trusted(c, addr, sizeof(addr), &sa);
-	r = registry_session(id, sa, http_header(c, "Authorization"),
+	r = registry_session(id, false, sa, http_header(c, "Authorization"),
 	    &strip_authz, &s);
 	switch (r) {
 	case 0:

@@ -24,6 +24,7 @@ static struct tunnel	*registry_tab[REGISTRY_BUCKETS];
 static size_t		 registry_n;
 
 static unsigned		 registry_hash(const char *);
+static char		*tunnel_tcp_url(const struct tunnel *, const char *);
 
 static unsigned
 registry_hash(const char *s)
@@ -205,6 +206,91 @@ tunnel_free(struct tunnel *t)
 	free(t);
 }
 
+/*
+ * A new token for t: the only one (add false: every other stops working),
+ * or one more for an agent joining the pool (the oldest goes past
+ * TUNNELD_POOL_MAX).  Only its hash is kept.
+ */
+void
+tunnel_set_token(struct tunnel *t, const char *token, bool add)
+{
+	int	n = add ? t->ntokens : 0;
+
+	if (n >= TUNNELD_POOL_MAX)
+		n = TUNNELD_POOL_MAX - 1;
+	memmove(t->token_hash[1], t->token_hash[0],
+	    (size_t)n * sizeof(t->token_hash[0]));
+	util_sha256_hex(token, strlen(token), t->token_hash[0]);
+	t->ntokens = n + 1;
+}
+
+/* Is hash one of t's tokens?  Every slot is compared: constant time. */
+static bool
+tunnel_token_ok(const struct tunnel *t, const char *hash)
+{
+	bool	ok = false;
+	int	i;
+
+	for (i = 0; i < t->ntokens; i++)
+		ok |= util_ct_eq(hash, t->token_hash[i], UTIL_SHA256_HEX);
+	return ok;
+}
+
+bool
+tunnel_connected(const struct tunnel *t)
+{
+	return t->nsessions > 0;
+}
+
+/* Unhook every agent of t (registry locked); the caller kicks them. */
+int
+tunnel_take_sessions(struct tunnel *t, struct session *out[TUNNELD_POOL_MAX])
+{
+	int	n = t->nsessions;
+
+	memcpy(out, t->sessions, (size_t)n * sizeof(*out));
+	t->nsessions = 0;
+	if (n > 0)
+		t->disconnected_at = util_wall_s();
+	return n;
+}
+
+/* Kick sessions taken from a tunnel, registry unlocked. */
+void
+registry_kick(struct session *const *ss, int n, int code, const char *why)
+{
+	int	i;
+
+	for (i = 0; i < n; i++)
+		loop_kick(ss[i], code, why);
+}
+
+/* tcp://HOST:PORT, HOST from the base the caller used or public_url. */
+static char *
+tunnel_tcp_url(const struct tunnel *t, const char *base)
+{
+	char		 host[256], *url;
+	const char	*p, *end;
+	size_t		 n;
+
+	if (base == NULL)
+		base = tunneld_public_base();
+	p = (p = strstr(base, "://")) != NULL ? p + 3 : base;
+	if (*p == '[')
+		end = strchr(p, ']') != NULL ? strchr(p, ']') + 1 : p + strlen(p);
+	else
+		end = p + strcspn(p, ":/");
+	n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(host))
+		util_strlcpy(host, "localhost", sizeof(host));
+	else {
+		memcpy(host, p, n);
+		host[n] = '\0';
+	}
+	xasprintf(&url, "tcp://%s:%d", host, t->tcp_port);
+	return url;
+}
+
 /* base: "scheme://host[:port]" the caller used, or NULL for public_url. */
 char *
 tunnel_url(const struct tunnel *t, const char *base)
@@ -213,6 +299,8 @@ tunnel_url(const struct tunnel *t, const char *base)
 	const char	*scheme = "http";
 	size_t		 n;
 
+	if (t->tcp_port > 0)
+		return tunnel_tcp_url(t, base);
 	if (cfg.domain != NULL && *cfg.domain != '\0') {
 		if ((cfg.public_url != NULL &&
 		    strncmp(cfg.public_url, "https:", 6) == 0) ||
@@ -238,6 +326,20 @@ registry_find_locked(const char *id)
 	for (t = registry_tab[registry_hash(id)]; t != NULL; t = t->next)
 		if (strcmp(t->id, id) == 0)
 			return t;
+	return NULL;
+}
+
+/* The tunnel on a public TCP port, or NULL. */
+struct tunnel *
+registry_find_port_locked(int port)
+{
+	struct tunnel	*t;
+	size_t		 i;
+
+	for (i = 0; i < REGISTRY_BUCKETS; i++)
+		for (t = registry_tab[i]; t != NULL; t = t->next)
+			if (t->tcp_port == port)
+				return t;
 	return NULL;
 }
 
@@ -314,8 +416,8 @@ registry_free(void)
 	for (i = 0; i < REGISTRY_BUCKETS; i++) {
 		for (t = registry_tab[i]; t != NULL; t = next) {
 			next = t->next;
-			if (t->session != NULL)
-				session_unref(t->session);
+			while (t->nsessions > 0)
+				session_unref(t->sessions[--t->nsessions]);
 			tunnel_free(t);
 		}
 		registry_tab[i] = NULL;
@@ -326,14 +428,16 @@ registry_free(void)
 
 /*
  * One lookup per public request: may this caller reach the tunnel, and
- * which session serves it (with a reference for the caller)?  Returns 0,
+ * which session serves it (with a reference for the caller)?  tcp: the
+ * caller came to a TCP tunnel's port (and an HTTP caller never reaches a
+ * TCP tunnel, nor the other way round).  Returns 0,
  * or the status to answer: 404 no such tunnel, 403 not on its allow list,
  * 401 basic auth missing or wrong, 502 no agent connected.
  * *strip_authz: the Authorization header is the tunnel's, not the app's.
  */
 int
-registry_session(const char *id, const struct sockaddr *sa, const char *authz,
-    bool *strip_authz, struct session **sp)
+registry_session(const char *id, bool tcp, const struct sockaddr *sa,
+    const char *authz, bool *strip_authz, struct session **sp)
 {
 	struct tunnel	*t;
 	size_t		 i;
@@ -342,7 +446,8 @@ registry_session(const char *id, const struct sockaddr *sa, const char *authz,
 	*sp = NULL;
 	*strip_authz = false;
 	registry_lock();
-	if ((t = registry_find_locked(id)) == NULL) {
+	if ((t = registry_find_locked(id)) == NULL ||
+	    (t->tcp_port > 0) != tcp) {
 		registry_unlock();
 		return 404;
 	}
@@ -358,16 +463,44 @@ registry_session(const char *id, const struct sockaddr *sa, const char *authz,
 		if (!tunnel_check_basic(t, authz))
 			r = 401;
 	}
-	if (r == 0 && t->session == NULL)
+	if (r == 0 && t->nsessions == 0)
 		r = 502;
 	if (r == 0) {
-		*sp = t->session;
+		/* Round robin over the pool. */
+		*sp = t->sessions[t->rr++ % (unsigned)t->nsessions];
 		session_ref(*sp);
 		t->last_active = util_wall_s();
 		t->requests++;
 	}
 	registry_unlock();
 	return r;
+}
+
+/*
+ * Another agent of the tunnel than `not` (which went away before a stream
+ * it was given could start), with a reference; NULL if none is left.
+ */
+struct session *
+registry_other_session(const char *id, const struct session *not)
+{
+	struct tunnel	*t;
+	struct session	*s = NULL;
+	int		 i;
+
+	registry_lock();
+	if ((t = registry_find_locked(id)) != NULL) {
+		for (i = 0; i < t->nsessions; i++) {
+			s = t->sessions[(t->rr++ + (unsigned)i) %
+			    (unsigned)t->nsessions];
+			if (s != not)
+				break;
+			s = NULL;
+		}
+	}
+	if (s != NULL)
+		session_ref(s);
+	registry_unlock();
+	return s;
 }
 
 bool
@@ -380,45 +513,64 @@ registry_check_token(const char *id, const char *token)
 	util_sha256_hex(token, strlen(token), h);
 	registry_lock();
 	if ((t = registry_find_locked(id)) != NULL)
-		ok = util_ct_eq(h, t->token_hash, sizeof(h));
+		ok = tunnel_token_ok(t, h);
 	registry_unlock();
 	return ok;
 }
 
 /*
- * From the loop, on the agent's HELLO: the tunnel is served by s now.  A
- * session already there is stale (the agent reconnected) and is dropped.
- * The token is checked again: it may have been rotated, or the tunnel
- * deleted and made anew, since the agent connected.  TUN_EPERM: it was.
+ * From the loop, on the agent's HELLO: s serves the tunnel now.  An agent
+ * with the same agent_id is the same client reconnecting: its stale
+ * session is dropped at once.  Agents with other ids join the pool and
+ * share the requests; an agent without one replaces every other (it cannot
+ * say whether it is new).  The token is checked again: it may have been
+ * rotated, or the tunnel deleted and made anew, since the agent connected.
+ * TUN_EPERM: it was.  TUN_ELIMIT: the pool is full.
  */
 int
 registry_attach(struct session *s, char **url)
 {
 	struct tunnel	*t;
-	struct session	*old;
+	struct session	*old[TUNNELD_POOL_MAX];
+	int		 i, nold = 0;
 
 	registry_lock();
 	if ((t = registry_find_locked(s->tunnel_id)) == NULL) {
 		registry_unlock();
 		return TUN_ENOENT;
 	}
-	if (!util_ct_eq(s->token_hash, t->token_hash, sizeof(s->token_hash))) {
+	if (!tunnel_token_ok(t, s->token_hash)) {
 		registry_unlock();
 		return TUN_EPERM;
 	}
-	old = t->session;
+	if (s->agent_id == NULL)
+		nold = tunnel_take_sessions(t, old);
+	for (i = 0; i < t->nsessions; i++) {
+		if (t->sessions[i]->agent_id != NULL &&
+		    strcmp(t->sessions[i]->agent_id, s->agent_id) == 0) {
+			old[nold++] = t->sessions[i];
+			t->sessions[i] = t->sessions[--t->nsessions];
+			break;
+		}
+	}
+	if (t->nsessions >= TUNNELD_POOL_MAX) {	/* so nold is 0 */
+		registry_unlock();
+		return TUN_ELIMIT;
+	}
 	session_ref(s);
-	t->session = s;
+	t->sessions[t->nsessions++] = s;
 	t->disconnected_at = 0;
 	t->last_active = util_wall_s();
 	*url = tunnel_url(t, s->base);
+	i = t->nsessions;
 	registry_unlock();
-	if (old != NULL) {
+	if (nold > 0)
 		log_info("tunnel %s: agent reconnected, dropping the old "
 		    "session", s->tunnel_id);
-		loop_kick(old, PROTO_GOAWAY_REPLACED, "replaced by a new "
-		    "connection");
-	}
+	else if (i > 1)
+		log_info("tunnel %s: %d agents share it now", s->tunnel_id, i);
+	registry_kick(old, nold, PROTO_GOAWAY_REPLACED,
+	    "replaced by a new connection");
 	return 0;
 }
 
@@ -427,13 +579,23 @@ registry_detach(struct session *s)
 {
 	struct tunnel	*t;
 	bool		 was = false;
+	int		 i;
 
 	registry_lock();
-	if ((t = registry_find_locked(s->tunnel_id)) != NULL &&
-	    t->session == s) {
-		t->session = NULL;
-		t->disconnected_at = util_wall_s();
-		was = true;
+	if ((t = registry_find_locked(s->tunnel_id)) != NULL) {
+		for (i = 0; i < t->nsessions; i++) {
+			if (t->sessions[i] != s)
+				continue;
+			/* Keep the order: round robin stays fair. */
+			memmove(&t->sessions[i], &t->sessions[i + 1],
+			    (size_t)(t->nsessions - i - 1) *
+			    sizeof(t->sessions[0]));
+			t->nsessions--;
+			if (t->nsessions == 0)
+				t->disconnected_at = util_wall_s();
+			was = true;
+			break;
+		}
 	}
 	registry_unlock();
 	if (was)
@@ -450,12 +612,13 @@ registry_cleanup_one(struct tunnel *t, void *arg)
 {
 	struct cleanup_arg	*ca = arg;
 
-	if (t->named || t->session != NULL || cfg.idle_timeout <= 0)
+	if (t->named || t->nsessions > 0 || cfg.idle_timeout <= 0)
 		return;
 	if (ca->now - t->disconnected_at < cfg.idle_timeout)
 		return;
 	log_info("tunnel %s: removed after %d s without an agent", t->id,
 	    cfg.idle_timeout);
+	tcp_close(t->id, t->tcp_port);
 	registry_remove_locked(t);
 	tunnel_free(t);
 	ca->removed++;

@@ -263,5 +263,8 @@ relay_close(struct stream *st)
 		MHD_upgrade_action(st->urh, MHD_UPGRADE_ACTION_CLOSE);
 		st->urh = NULL;
 		st->fd = -1;
+	} else if (st->tcp && st->fd != -1) {
+		(void)close(st->fd);	/* ours: accepted by tcp.c */
+		st->fd = -1;
 	}
 }

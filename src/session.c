@@ -65,6 +65,7 @@ static void	 session_send_msg(struct session *, struct tbuf *);
 static void	 session_goaway(struct session *, int, const char *);
 static void	 session_stream_news(struct stream *);
 static void	 session_stream_open(struct session *, struct stream *);
+static struct session *session_stream_move(struct stream *);
 static void	 session_stream_fail(struct stream *, int, const char *);
 static void	 session_ready_push(struct session *, struct stream *);
 static struct stream *session_lookup(struct session *, uint32_t);
@@ -90,7 +91,7 @@ loop_start(void)
 	return 0;
 }
 
-static void
+void
 loop_wake(void)
 {
 	uint64_t	one = 1;
@@ -267,6 +268,7 @@ session_free(struct session *s)
 	tbuf_free(&s->msg);
 	tbuf_free(&s->wq);
 	free(s->base);
+	free(s->agent_id);
 	free(s->tab);
 	free(s->extra_in);
 	free(s);
@@ -297,6 +299,10 @@ loop_main(void *arg)
 				relay_io(evs[i].data.ptr, evs[i].events);
 				continue;
 			}
+			if (*(int *)evs[i].data.ptr == EVK_LISTEN) {
+				tcp_accept(evs[i].data.ptr);
+				continue;
+			}
 			s = evs[i].data.ptr;
 			if (!s->dead)
 				session_io(s, evs[i].events);
@@ -316,6 +322,7 @@ loop_main(void *arg)
 	}
 	/* Shutting down: tell every agent, fail what is left. */
 	loop_drain_inbox();
+	tcp_stop();
 	for (s = loop.sessions; s != NULL; s = next) {
 		next = s->next;
 		session_goaway(s, PROTO_GOAWAY_SHUTDOWN, "server shutting down");
@@ -339,6 +346,8 @@ loop_drain_inbox(void)
 	loop.new_head = loop.kick_head = NULL;
 	loop.st_head = loop.st_tail = NULL;
 	pthread_mutex_unlock(&loop.mtx);
+
+	tcp_loop_ops();
 
 	for (s = news; s != NULL; s = next) {
 		next = s->inbox_next;
@@ -538,6 +547,13 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			session_stream_finish(s, st);
 			break;
 		}
+		if (st->tcp && m.head.status != 200) {
+			pthread_mutex_unlock(&st->mtx);
+			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
+			    "a TCP stream answers 200");
+			session_stream_finish(s, st);
+			break;
+		}
 		st->resp = m.head;
 		memset(&m.head, 0, sizeof(m.head));
 		st->have_resp = true;
@@ -630,8 +646,18 @@ session_hello(struct session *s, struct proto_msg *m)
 		return TUN_EPROTO;
 	}
 	s->peer_window = m->hello.window;
+	if (m->hello.agent_id != NULL) {
+		s->agent_id = m->hello.agent_id;
+		m->hello.agent_id = NULL;
+	}
 	if ((r = registry_attach(s, &url)) != 0) {
-		if (r == TUN_EPERM) {
+		if (r == TUN_ELIMIT) {
+			log_warn("tunnel %s: agent from %s refused: %d agents "
+			    "share the tunnel already", s->tunnel_id, s->peer,
+			    TUNNELD_POOL_MAX);
+			session_goaway(s, PROTO_GOAWAY_SHUTDOWN,
+			    "too many agents share this tunnel");
+		} else if (r == TUN_EPERM) {
 			log_info("tunnel %s: agent from %s refused: the token "
 			    "changed since it connected", s->tunnel_id, s->peer);
 			session_goaway(s, PROTO_GOAWAY_ROTATED,
@@ -914,7 +940,8 @@ session_stream_news(struct stream *st)
 			st->finished = true;
 			return;
 		}
-		if (s->dead || !s->ready) {
+		if ((s->dead || !s->ready) && (s = session_stream_move(st)) ==
+		    NULL) {
 			session_stream_fail(st, 502, "The agent disconnected.");
 			st->finished = true;
 			return;
@@ -943,6 +970,34 @@ session_stream_news(struct stream *st)
 	}
 	if (upload)
 		session_ready_push(s, st);
+}
+
+/*
+ * The agent a stream was given went away before its OPEN went out: hand
+ * it to another agent of the pool, if one is left.  Nothing of it reached
+ * the dead one, so nothing runs twice.
+ */
+static struct session *
+session_stream_move(struct stream *st)
+{
+	struct session	*old = st->sess, *s;
+
+	if ((s = registry_other_session(st->tunnel_id, old)) == NULL)
+		return NULL;
+	if (s->dead || !s->ready) {
+		session_unref(s);
+		return NULL;
+	}
+	pthread_mutex_lock(&st->mtx);
+	st->sess = s;			/* the registry's reference is its */
+	st->id = atomic_fetch_add(&s->next_id, 2);
+	pthread_mutex_unlock(&st->mtx);
+	atomic_fetch_add(&s->nstreams, 1);
+	atomic_fetch_sub(&old->nstreams, 1);
+	session_unref(old);
+	log_debug("tunnel %s: stream moved to the agent from %s",
+	    st->tunnel_id, s->peer);
+	return s;
 }
 
 static void
@@ -990,6 +1045,21 @@ session_stream_fail(struct stream *st, int status, const char *text)
 		st->resp_reset = true;
 	stream_wake_locked(st);
 	pthread_mutex_unlock(&st->mtx);
+}
+
+/*
+ * Loop: a stream that is raw from the start (a TCP tunnel's connection,
+ * st->fd set): OPEN, then relay the bytes both ways.
+ */
+void
+session_stream_raw(struct session *s, struct stream *st)
+{
+	session_stream_open(s, st);
+	if (st->finished) {
+		relay_close(st);
+		return;
+	}
+	relay_start(s, st);
 }
 
 void

@@ -32,11 +32,23 @@ static void
 state_add_json(struct tunnel *t, void *arg)
 {
 	struct json_object	*arr = arg, *o = json_object_new_object();
+	struct json_object	*more;
+	int			 i;
 
 	json_object_object_add(o, "id", json_object_new_string(t->id));
 	json_object_object_add(o, "owner", json_object_new_string(t->owner));
 	json_object_object_add(o, "token_sha256",
-	    json_object_new_string(t->token_hash));
+	    json_object_new_string(t->token_hash[0]));
+	if (t->ntokens > 1) {
+		more = json_object_new_array();
+		for (i = 1; i < t->ntokens; i++)
+			json_object_array_add(more,
+			    json_object_new_string(t->token_hash[i]));
+		json_object_object_add(o, "more_tokens_sha256", more);
+	}
+	if (t->tcp_port > 0)
+		json_object_object_add(o, "tcp_port",
+		    json_object_new_int(t->tcp_port));
 	json_object_object_add(o, "type", json_object_new_string(t->type));
 	json_object_object_add(o, "named", json_object_new_boolean(t->named));
 	json_object_object_add(o, "local_port",
@@ -162,7 +174,21 @@ state_tunnel(struct json_object *o)
 	    strlen(hash) != UTIL_SHA256_HEX - 1)
 		return NULL;
 	t = tunnel_new(id, owner);
-	util_strlcpy(t->token_hash, hash, sizeof(t->token_hash));
+	util_strlcpy(t->token_hash[0], hash, sizeof(t->token_hash[0]));
+	t->ntokens = 1;
+	if (json_object_object_get_ex(o, "more_tokens_sha256", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		for (i = 0; i < json_object_array_length(v) &&
+		    t->ntokens < TUNNELD_POOL_MAX; i++) {
+			hash = json_object_get_string(
+			    json_object_array_get_idx(v, i));
+			if (hash != NULL && strlen(hash) == UTIL_SHA256_HEX - 1)
+				util_strlcpy(t->token_hash[t->ntokens++], hash,
+				    UTIL_SHA256_HEX);
+		}
+	}
+	if (json_object_object_get_ex(o, "tcp_port", &v))
+		t->tcp_port = json_object_get_int(v);
 	if ((type = state_str(o, "type")) != NULL)
 		util_strlcpy(t->type, type, sizeof(t->type));
 	if (json_object_object_get_ex(o, "named", &v))

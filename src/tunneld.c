@@ -196,9 +196,8 @@ main(int argc, char **argv)
 	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
 		log_warn("tls_cert/tls_key: TLS is not supported by this "
 		    "version yet; serving plain HTTP");
-	if (cfg.rate_limit > 0 || cfg.tcp_ports != NULL ||
-	    cfg.metrics_listen != NULL)
-		log_warn("rate_limit, tcp_ports and metrics_listen are not "
+	if (cfg.rate_limit > 0 || cfg.metrics_listen != NULL)
+		log_warn("rate_limit and metrics_listen are not "
 		    "supported by this version yet and are ignored");
 
 	sigemptyset(&set);
@@ -227,6 +226,7 @@ main(int argc, char **argv)
 		exit(1);
 	if (loop_start() != 0)
 		fatal("session loop");
+	tcp_restore();
 
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |

@@ -36,6 +36,7 @@
 #define TUNNELD_WQ_MAX		(32 * 1024 * 1024)
 #define TUNNELD_MAX_WS_FRAME	(PROTO_MAX_MSG)
 #define TUNNELD_MEM_CAP		(256LL * 1024 * 1024)	/* all buffered bodies */
+#define TUNNELD_POOL_MAX	16		/* agents (and tokens) per tunnel */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -73,13 +74,16 @@ struct config {
 	char		*port_file;
 	int		 drain_timeout;
 	bool		 generated_key;		/* made on first start */
+	int		 tcp_lo, tcp_hi;	/* tcp_ports, 0: none */
 };
 
 /* A tunnel: what the registry and the state file hold. */
 struct tunnel {
 	char		 id[TUNNELD_ID_LEN];
 	char		 owner[64];		/* API key name */
-	char		 token_hash[UTIL_SHA256_HEX];
+	/* tokens: [0] newest; more than one when agents share (pool) it */
+	char		 token_hash[TUNNELD_POOL_MAX][UTIL_SHA256_HEX];
+	int		 ntokens;
 	char		 type[8];
 	int		 local_port;
 	bool		 named;			/* requested by name: reserved */
@@ -94,7 +98,11 @@ struct tunnel {
 	struct cidr	*allow;			/* allow list, or none */
 	char		**allow_spec;		/* as given, for the state */
 	size_t		 nallow;
-	struct session	*session;		/* connected agent, or NULL */
+	/* connected agents, served in turn; each holds a reference */
+	struct session	*sessions[TUNNELD_POOL_MAX];
+	int		 nsessions;
+	unsigned	 rr;
+	int		 tcp_port;		/* type tcp: its public port */
 	uint64_t	 requests;
 	struct tunnel	*next;			/* hash chain */
 };
@@ -105,7 +113,8 @@ struct loop;
 /* What an epoll event's data.ptr points at: the first member of each. */
 enum evkind {
 	EVK_SESSION = 1,
-	EVK_STREAM
+	EVK_STREAM,
+	EVK_LISTEN		/* a TCP tunnel's public port: tcp.c */
 };
 
 /* One agent WebSocket. */
@@ -117,6 +126,7 @@ struct session {
 	char			 peer[64];
 	char			*base;		/* URL base the agent used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* it showed */
+	char			*agent_id;	/* from HELLO, may be NULL */
 	int			 fd;
 	struct MHD_UpgradeResponseHandle *urh;
 	struct wsframe_dec	 dec;
@@ -206,6 +216,7 @@ struct stream {
 	bool			 rx_off;	/* not reading: no credit */
 	bool			 want_out;
 	uint64_t		 raw_unacked;	/* written, not yet credited */
+	bool			 tcp;		/* a TCP tunnel's connection */
 };
 
 /* Per-request context of the MHD side. */
@@ -306,10 +317,20 @@ void		 session_send_reset(struct session *, uint32_t, uint32_t,
 		    const char *);
 void		 session_send_window(struct session *, uint32_t, uint32_t);
 void		 session_stream_finish(struct session *, struct stream *);
+void		 session_stream_raw(struct session *, struct stream *);
+void		 loop_wake(void);
 void		 session_output(struct session *);
 void		 session_ref(struct session *);
 void		 session_unref(struct session *);
 int		 session_count(void);
+
+/* tcp.c */
+int		 tcp_open_locked(struct tunnel *, int, const char **);
+void		 tcp_close(const char *, int);
+void		 tcp_restore(void);
+void		 tcp_loop_ops(void);
+void		 tcp_accept(void *);
+void		 tcp_stop(void);
 
 /* relay.c */
 void		 relay_upgraded(void *, struct MHD_Connection *, void *,
@@ -336,6 +357,7 @@ void		 registry_free(void);
 void		 registry_lock(void);
 void		 registry_unlock(void);
 struct tunnel	*registry_find_locked(const char *);
+struct tunnel	*registry_find_port_locked(int);
 int		 registry_add_locked(struct tunnel *);
 void		 registry_remove_locked(struct tunnel *);
 size_t		 registry_count_locked(void);
@@ -345,8 +367,15 @@ void		 registry_foreach_locked(void (*)(struct tunnel *, void *),
 struct tunnel	*tunnel_new(const char *, const char *);
 char		*tunnel_url(const struct tunnel *, const char *);
 void		 tunnel_free(struct tunnel *);
-int		 registry_session(const char *, const struct sockaddr *,
+int		 registry_session(const char *, bool, const struct sockaddr *,
 		    const char *, bool *, struct session **);
+struct session	*registry_other_session(const char *, const struct session *);
+void		 tunnel_set_token(struct tunnel *, const char *, bool);
+bool		 tunnel_connected(const struct tunnel *);
+int		 tunnel_take_sessions(struct tunnel *,
+		    struct session *[TUNNELD_POOL_MAX]);
+void		 registry_kick(struct session *const *, int, int,
+		    const char *);
 int		 registry_attach(struct session *, char **);
 void		 registry_detach(struct session *);
 void		 registry_cleanup(void);
