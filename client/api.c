@@ -65,6 +65,12 @@ api_body(const struct tunnel_conf *t)
 	json_object_object_add(obj, "type", json_object_new_string(t->tcp ?
 	    "tcp" : "http"));
 	json_object_object_add(obj, "local_port", json_object_new_int(t->port));
+	if (t->remote_port > 0)
+		json_object_object_add(obj, "remote_port",
+		    json_object_new_int(t->remote_port));
+	if (t->pool)
+		json_object_object_add(obj, "pool",
+		    json_object_new_boolean(true));
 	if (t->subdomain != NULL)
 		json_object_object_add(obj, "subdomain",
 		    json_object_new_string(t->subdomain));

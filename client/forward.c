@@ -109,6 +109,7 @@ static ssize_t	 forward_up_recv(struct upgrade *, void *, size_t);
 static ssize_t	 forward_up_send(struct upgrade *, const void *, size_t);
 static short	 forward_up_events(struct stream *);
 static void	 forward_up_fail(struct stream *, int, const char *);
+static void	 forward_up_tcp(struct stream *);
 static void	 forward_up_close(struct stream *);
 static int	 forward_up_emit(struct stream *, const void *, size_t);
 static void	 forward_up_flush(struct stream *);
@@ -920,7 +921,7 @@ forward_log(struct stream *st)
 		snprintf(code, sizeof(code), "%d", st->status);
 	else
 		util_strlcpy(code, "reset", sizeof(code));
-	client_say("%s %s %s %llums", st->open.method != NULL ?
+	link_say(st->link, "%s %s %s %llums", st->open.method != NULL ?
 	    st->open.method : "?", path, code,
 	    (unsigned long long)(util_now_ms() - st->started_ms));
 }
@@ -933,6 +934,8 @@ forward_is_upgrade(const struct stream *st)
 {
 	const char	*u;
 
+	if (st->link->conf->tcp)
+		return true;		/* raw bytes: forward_up_begin checks */
 	if (st->open.body)
 		return false;		/* not one (PROTOCOL 5.3): curl's */
 	u = proto_head_get(&st->open, "Upgrade");
@@ -1001,7 +1004,14 @@ forward_up_begin(struct stream *st)
 	pthread_mutex_lock(&client.mtx);
 	st->read_paused = true;		/* every DATA and END wakes us */
 	pthread_mutex_unlock(&client.mtx);
-	forward_up_head(st);
+	if (t->tcp != (strcmp(st->open.method, "TCP") == 0)) {
+		/* A TCP stream on an HTTP tunnel or the other way round. */
+		forward_up_fail(st, 502, "wrong kind of stream for this "
+		    "tunnel");
+		return;
+	}
+	if (!t->tcp)
+		forward_up_head(st);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -1065,6 +1075,10 @@ connected:
 		    (uint64_t)client.opt->request_timeout * 1000;
 	else
 		up->deadline = 0;
+	if (st->link->conf->tcp) {
+		forward_up_tcp(st);
+		return;
+	}
 	if (!st->link->conf->https) {
 		up->phase = UP_HEAD;
 		return;
@@ -1179,12 +1193,40 @@ forward_up_events(struct stream *st)
 	return ev;
 }
 
-/* Before the head: an error page; after: RESET.  Then close. */
+/*
+ * TCP: connected to the local port.  RESPONSE 200 says so; then the bytes
+ * flow both ways as after a 101.
+ */
+static void
+forward_up_tcp(struct stream *st)
+{
+	struct proto_head	out;
+
+	memset(&out, 0, sizeof(out));
+	out.status = 200;
+	out.content_length = -1;
+	st->status = 200;
+	st->head_done = true;
+	forward_queue_head(st, &out, NULL, 0);
+	st->up->phase = UP_RELAY;
+	st->up->deadline = 0;
+}
+
+/*
+ * Before the head: an error page (TCP: RESET, the caller's connection is
+ * closed); after: RESET.  Then close.
+ */
 static void
 forward_up_fail(struct stream *st, int status, const char *why)
 {
 	log_debug("stream %u: %s", st->id, why);
-	if (!st->resp_sent && !st->head_done)
+	if (st->link->conf->tcp && !st->head_done) {
+		pthread_mutex_lock(&client.mtx);
+		forward_send_reset_locked(st, PROTO_RESET_REFUSED, why);
+		pthread_mutex_unlock(&client.mtx);
+		ws_wake();
+		log_warn("%s: %s", st->link->local_hostport, why);
+	} else if (!st->resp_sent && !st->head_done)
 		(void)forward_error_page(st, status, why);
 	else {
 		pthread_mutex_lock(&client.mtx);

@@ -27,14 +27,18 @@ struct cli {
 	bool			 https;
 	bool			 tcp;
 	bool			 have_ct, have_rt;
+	bool			 all;		/* --all */
+	bool			 pool;		/* --pool */
 	const char		*target;
+	char			**start;	/* start NAME...: argv slice */
+	int			 nstart;
 };
 
 enum {
 	OPT_SERVER = 256, OPT_API_KEY, OPT_PORT, OPT_HOST, OPT_SUBDOMAIN,
 	OPT_TCP, OPT_HTTPS, OPT_CA_FILE, OPT_INSECURE, OPT_CONNECT_TIMEOUT,
 	OPT_REQUEST_TIMEOUT, OPT_BASIC_AUTH, OPT_ALLOW_CIDR, OPT_HOST_HEADER,
-	OPT_CONFIG, OPT_NEW
+	OPT_CONFIG, OPT_NEW, OPT_ALL, OPT_REMOTE_PORT, OPT_POOL
 };
 
 static const struct option options_long[] = {
@@ -55,6 +59,9 @@ static const struct option options_long[] = {
 	{ "host-header",	required_argument, NULL, OPT_HOST_HEADER },
 	{ "config",		required_argument, NULL, OPT_CONFIG },
 	{ "new",		no_argument,	   NULL, OPT_NEW },
+	{ "all",		no_argument,	   NULL, OPT_ALL },
+	{ "remote-port",	required_argument, NULL, OPT_REMOTE_PORT },
+	{ "pool",		no_argument,	   NULL, OPT_POOL },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -71,6 +78,7 @@ static int	 options_tunnel_key(struct tunnel_conf *, const char *,
 static int	 options_number(const char *, const char *, long long,
 		    long long, int *);
 static int	 options_check_tunnel(struct tunnel_conf *);
+static int	 options_select(struct options *, struct cli *);
 static void	 options_overlay(struct tunnel_conf *, struct cli *);
 static void	 options_set(char **, const char *);
 static void	 options_add_cidr(struct tunnel_conf *, const char *);
@@ -83,7 +91,9 @@ options_usage(FILE *fp)
 {
 	fprintf(fp,
 "Usage: tunnel-client [OPTIONS] [PORT | HOST:PORT | URL]\n"
-"Expose a local HTTP service through a tunneld server.\n"
+"       tunnel-client [OPTIONS] start NAME...\n"
+"Expose a local HTTP or TCP service through a tunneld server.  Without a\n"
+"target, every [tunnel NAME] section of the config file runs.\n"
 "\n"
 "  --server URL            tunnel server (default " TC_DEFAULT_SERVER ",\n"
 "                          env TUNNEL_SERVER)\n"
@@ -92,7 +102,9 @@ options_usage(FILE *fp)
 "  --host HOST             local host (default " TC_DEFAULT_HOST ")\n"
 "  --name ID               request a named tunnel id\n"
 "  --subdomain ID          the same as --name\n"
-"  --tcp                   a TCP tunnel (not supported yet)\n"
+"  --tcp                   a TCP tunnel: raw bytes to the local port\n"
+"  --remote-port N         TCP tunnel: ask for this public port\n"
+"  --pool                  share the tunnel id with other clients\n"
 "  --https                 the local service speaks https\n"
 "  --ca-file FILE          CA certificates to verify the server with\n"
 "  --insecure              do not verify the server's certificate\n"
@@ -104,6 +116,7 @@ options_usage(FILE *fp)
 "  --config FILE           config file (default\n"
 "                          $XDG_CONFIG_HOME/tunnel-client/config)\n"
 "  --new                   ignore the saved tunnel and create a new one\n"
+"  --all                   run every tunnel of the config file\n"
 "  -v, --verbose           debug log (twice: libwebsockets' too)\n"
 "  -q, --quiet             no line per request\n"
 "  -h, --help              this text\n"
@@ -348,6 +361,17 @@ options_cli(struct cli *c, int argc, char **argv)
 		case OPT_NEW:
 			c->o.fresh = true;
 			break;
+		case OPT_ALL:
+			c->all = true;
+			break;
+		case OPT_REMOTE_PORT:
+			if (options_number("remote port", optarg, 1, 65535,
+			    &c->t.remote_port) != 0)
+				return TUN_EINVAL;
+			break;
+		case OPT_POOL:
+			c->pool = true;
+			break;
 		case 'v':
 			c->o.verbose++;
 			break;
@@ -378,6 +402,16 @@ options_cli(struct cli *c, int argc, char **argv)
 				    TC_NAME, argv[optind - 1]);
 			return TUN_EINVAL;
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "start") == 0) {
+		c->start = argv + optind + 1;
+		c->nstart = argc - optind - 1;
+		if (c->nstart == 0) {
+			fprintf(stderr, "%s: start wants the names of [tunnel "
+			    "NAME] sections\n", TC_NAME);
+			return TUN_EINVAL;
+		}
+		return 0;
 	}
 	if (optind < argc - 1) {
 		fprintf(stderr, "%s: too many arguments\n", TC_NAME);
@@ -416,7 +450,14 @@ options_tunnel_key(struct tunnel_conf *t, const char *key, const char *value)
 		options_add_cidr(t, value);
 	else if (strcmp(key, "host_header") == 0)
 		options_set(&t->host_header, value);
-	else
+	else if (strcmp(key, "remote_port") == 0)
+		return options_number("remote_port", value, 1, 65535,
+		    &t->remote_port);
+	else if (strcmp(key, "pool") == 0) {
+		if ((b = conf_bool(value)) < 0)
+			return TUN_EINVAL;
+		t->pool = b;
+	} else
 		return TUN_ENOENT;
 	return 0;
 }
@@ -522,6 +563,10 @@ options_overlay(struct tunnel_conf *t, struct cli *c)
 		t->https = true;
 	if (c->tcp)
 		t->tcp = true;
+	if (c->t.remote_port != 0)
+		t->remote_port = c->t.remote_port;
+	if (c->pool)
+		t->pool = true;
 	if (c->t.subdomain != NULL)
 		options_set(&t->subdomain, c->t.subdomain);
 	if (c->t.basic_auth != NULL)
@@ -544,9 +589,14 @@ options_check_tunnel(struct tunnel_conf *t)
 	const char	*what = t->name != NULL ? t->name : "tunnel";
 	size_t		 i;
 
-	if (t->tcp) {
-		fprintf(stderr, "%s: TCP tunnels are not supported yet\n",
-		    TC_NAME);
+	if (t->tcp && t->https) {
+		fprintf(stderr, "%s: %s: a TCP tunnel carries raw bytes: no "
+		    "--https\n", TC_NAME, what);
+		return TUN_EINVAL;
+	}
+	if (!t->tcp && t->remote_port != 0) {
+		fprintf(stderr, "%s: %s: --remote-port is for TCP tunnels\n",
+		    TC_NAME, what);
 		return TUN_EINVAL;
 	}
 	if (t->host == NULL)
@@ -656,19 +706,20 @@ options_load(struct options *o, int argc, char **argv)
 		free(o->tunnels);
 		o->tunnels = xcalloc(1, sizeof(*o->tunnels));
 		o->ntunnels = 1;
-	} else if (o->ntunnels == 0) {
-		if (c.tcp) {
-			fprintf(stderr, "%s: TCP tunnels are not supported "
-			    "yet\n", TC_NAME);
+		if (c.start != NULL || c.all) {
+			fprintf(stderr, "%s: a PORT runs one tunnel: no start "
+			    "or --all with it\n", TC_NAME);
 			r = TUN_EINVAL;
 			goto out;
 		}
+	} else if (o->ntunnels == 0) {
 		fprintf(stderr, "%s: no local port: give PORT, HOST:PORT or "
 		    "URL, or a [tunnel] section in the config file\n"
 		    "Try '%s --help'.\n", TC_NAME, TC_NAME);
 		r = TUN_EINVAL;
 		goto out;
-	}
+	} else if ((r = options_select(o, &c)) != 0)
+		goto out;
 	for (i = 0; i < o->ntunnels; i++) {
 		t = &o->tunnels[i];
 		options_overlay(t, &c);
@@ -686,6 +737,46 @@ out:
 	options_free(&c.o);
 	options_tunnel_free(&c.t);
 	return r;
+}
+
+/*
+ * Which tunnels of the config file run: those `start` names (each must
+ * exist, in the order given), else all of them (--all, or no target).
+ */
+static int
+options_select(struct options *o, struct cli *c)
+{
+	struct tunnel_conf	*sel;
+	size_t			 i, n;
+	int			 k;
+
+	if (c->start == NULL)
+		return 0;
+	sel = xcalloc((size_t)c->nstart, sizeof(*sel));
+	n = 0;
+	for (k = 0; k < c->nstart; k++) {
+		for (i = 0; i < o->ntunnels; i++)
+			if (o->tunnels[i].name != NULL &&
+			    strcmp(o->tunnels[i].name, c->start[k]) == 0)
+				break;
+		if (i == o->ntunnels) {
+			/* A name given twice was moved already: the same. */
+			fprintf(stderr, "%s: no [tunnel %s] in the config "
+			    "file (or named twice)\n", TC_NAME, c->start[k]);
+			for (i = 0; i < n; i++)
+				options_tunnel_free(&sel[i]);
+			free(sel);
+			return TUN_EINVAL;
+		}
+		sel[n++] = o->tunnels[i];	/* moved */
+		memset(&o->tunnels[i], 0, sizeof(o->tunnels[i]));
+	}
+	for (i = 0; i < o->ntunnels; i++)
+		options_tunnel_free(&o->tunnels[i]);
+	free(o->tunnels);
+	o->tunnels = sel;
+	o->ntunnels = n;
+	return 0;
 }
 
 static void

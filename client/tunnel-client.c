@@ -50,6 +50,26 @@ client_say(const char *fmt, ...)
 	pthread_mutex_unlock(&say_mtx);
 }
 
+/*
+ * A line about one tunnel: with several tunnels running, each line starts
+ * with the tunnel's name ("[HH:MM:SS] [web] Public URL: ...").
+ */
+void
+link_say(const struct link *l, const char *fmt, ...)
+{
+	char		 msg[2048];
+	const char	*name = l->conf->name != NULL ? l->conf->name : "tunnel";
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (client.nlinks > 1)
+		client_say("[%s] %s", name, msg);
+	else
+		client_say("%s", msg);
+}
+
 /* Ask every loop to finish; the first exit code given wins. */
 void
 client_stop(int code)
@@ -124,11 +144,8 @@ client_links(void)
 	size_t			 i;
 	bool			 v6;
 
-	/* Several tunnels at once come later: run the first one. */
-	if (o->ntunnels > 1)
-		log_warn("the config file has %zu tunnels; running only the "
-		    "first one for now", o->ntunnels);
-	client.nlinks = 1;
+	/* Each tunnel has a WebSocket of its own (see ws.c). */
+	client.nlinks = o->ntunnels;
 	client.links = xcalloc(client.nlinks, sizeof(*client.links));
 	for (i = 0; i < client.nlinks; i++) {
 		l = &client.links[i];
@@ -140,7 +157,8 @@ client_links(void)
 		    "%s%s%s:%d", v6 ? "[" : "", h, v6 ? "]" : "", t->port) >=
 		    (int)sizeof(l->local_hostport) ||
 		    snprintf(l->local_url, sizeof(l->local_url), "%s://%s",
-		    t->https ? "https" : "http", l->local_hostport) >=
+		    t->tcp ? "tcp" : t->https ? "https" : "http",
+		    l->local_hostport) >=
 		    (int)sizeof(l->local_url))
 			return TUN_EINVAL;
 		l->state_path = cstate_path(o, t);
@@ -186,6 +204,7 @@ main(int argc, char *argv[])
 	if (opt.verbose > 0)
 		log_set_level(LOG_LEVEL_DEBUG);
 	memset(&client, 0, sizeof(client));
+	util_random_id(opt.agent_id, sizeof(opt.agent_id));
 	client.opt = &opt;
 	pthread_mutex_init(&client.mtx, NULL);
 	atomic_init(&client.stop, false);

@@ -49,7 +49,9 @@ struct tunnel_conf {
 	char		 *host;		/* local service host */
 	int		  port;		/* local service port, 0: none */
 	bool		  https;	/* local service speaks https */
-	bool		  tcp;		/* type tcp (not supported yet) */
+	bool		  tcp;		/* type tcp: raw bytes to port */
+	int		  remote_port;	/* tcp: public port asked for, 0: any */
+	bool		  pool;		/* share the tunnel with other agents */
 	char		 *subdomain;	/* requested id, may be NULL */
 	char		 *basic_auth;	/* USER:PASS, may be NULL */
 	char		**allow_cidr;
@@ -69,6 +71,7 @@ struct options {
 	int			 connect_timeout;
 	int			 request_timeout;
 	bool			 done;		/* --help, --version: exit 0 */
+	char			 agent_id[24];	/* this process, in HELLO */
 	struct tunnel_conf	*tunnels;
 	size_t			 ntunnels;
 };
@@ -202,6 +205,8 @@ struct client {
 extern struct client	 client;
 void		 client_say(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+void		 link_say(const struct link *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
 void		 client_stop(int);
 bool		 client_stopping(void);
 

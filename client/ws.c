@@ -290,8 +290,11 @@ ws_acquire(struct link *l)
 	if (l->state_path != NULL)
 		(void)cstate_save(l->state_path, o->server, &l->info);
 known:
-	client_say("Tunnel ID: %s", l->info.tunnel_id);
-	client_say("Public URL: %s", l->info.url);
+	link_say(l, "Tunnel ID: %s", l->info.tunnel_id);
+	if (l->conf->tcp)
+		link_say(l, "Public address: %s", l->info.url);
+	else
+		link_say(l, "Public URL: %s", l->info.url);
 	return 0;
 }
 
@@ -391,6 +394,7 @@ ws_established(struct link *l)
 	h.version = PROTOCOL_VERSION;
 	h.window = TC_WINDOW;
 	h.agent = (char *)(uintptr_t)(TC_NAME "/" PACKAGE_VERSION);
+	h.agent_id = client.opt->agent_id;
 	tbuf_init(&b, PROTO_MAX_MSG);
 	if ((r = proto_encode_hello(&b, &h)) == 0) {
 		m = ws_msg_new(tbuf_len(&b), false);
@@ -644,9 +648,9 @@ ws_hello(struct link *l, struct proto_msg *m)
 	/* The URL the API gave is the one "Public URL" showed. */
 	url = l->info.url != NULL ? l->info.url : m->hello.url;
 	if (!l->ever_up)
-		client_say("Forwarding: %s -> %s", url, l->local_url);
+		link_say(l, "Forwarding: %s -> %s", url, l->local_url);
 	else
-		client_say("Reconnected: %s -> %s", url, l->local_url);
+		link_say(l, "Reconnected: %s -> %s", url, l->local_url);
 	l->ever_up = true;
 	return 0;
 }

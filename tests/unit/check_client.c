@@ -293,8 +293,18 @@ dump_options(const struct options *o, char *buf, size_t size)
 			ck_assert(n > 0 && (size_t)n < size - used);
 			used += (size_t)n;
 		}
-		n = snprintf(buf + used, size - used, " hh=%s\n",
+		n = snprintf(buf + used, size - used, " hh=%s",
 		    nz(t->host_header));
+		ck_assert(n > 0 && (size_t)n < size - used);
+		used += (size_t)n;
+		/* Shown only when set: most cases need not spell them. */
+		if (t->remote_port != 0 || t->pool) {
+			n = snprintf(buf + used, size - used, " rport=%d "
+			    "pool=%d", t->remote_port, t->pool);
+			ck_assert(n > 0 && (size_t)n < size - used);
+			used += (size_t)n;
+		}
+		n = snprintf(buf + used, size - used, "\n");
 		ck_assert(n > 0 && (size_t)n < size - used);
 		used += (size_t)n;
 	}
@@ -744,11 +754,51 @@ static const struct load_case {
 	  NULL, TUN_EINVAL, NULL, "tunnel-client: bad server URL  (want "
 	  "http://HOST[:PORT] or https://...)\n" },
 	{ "--tcp", { "--tcp", "3000" }, NULL, NULL, NULL, NULL, NULL,
-	  TUN_EINVAL, NULL,
-	  "tunnel-client: TCP tunnels are not supported yet\n" },
+	  0, TOP_DEFAULT "[-] host=localhost port=3000 https=0 tcp=1 sub=- "
+	  "auth=- cidr= hh=rewrite\n", "" },
+	{ "--tcp --remote-port --pool", { "--tcp", "--remote-port", "20001",
+	  "--pool", "5432" }, NULL, NULL, NULL, NULL, NULL,
+	  0, TOP_DEFAULT "[-] host=localhost port=5432 https=0 tcp=1 sub=- "
+	  "auth=- cidr= hh=rewrite rport=20001 pool=1\n", "" },
 	{ "--tcp alone", { "--tcp" }, NULL, NULL, NULL, NULL, NULL,
-	  TUN_EINVAL, NULL,
-	  "tunnel-client: TCP tunnels are not supported yet\n" },
+	  TUN_EINVAL, NULL, NO_PORT },
+	{ "--remote-port without --tcp", { "--remote-port", "20001", "80" },
+	  NULL, NULL, NULL, NULL, NULL, TUN_EINVAL, NULL,
+	  "tunnel-client: tunnel: --remote-port is for TCP tunnels\n" },
+	{ "--remote-port 0", { "--tcp", "--remote-port", "0", "80" },
+	  NULL, NULL, NULL, NULL, NULL, TUN_EINVAL, NULL,
+	  "tunnel-client: remote port 0: too small\n" },
+	{ "--tcp with an https target", { "--tcp", "https://x:443" },
+	  NULL, NULL, NULL, NULL, NULL, TUN_EINVAL, NULL,
+	  "tunnel-client: tunnel: a TCP tunnel carries raw bytes: no "
+	  "--https\n" },
+	{ "start picks sections in order", { "start", "b", "a" }, NULL, NULL,
+	  NULL, NULL, "[tunnel a]\nport = 1\n[tunnel b]\nport = 2\n"
+	  "[tunnel c]\nport = 3\n", 0,
+	  TOP_DEFAULT "[b] host=localhost port=2 https=0 tcp=0 sub=- auth=- "
+	  "cidr= hh=rewrite\n[a] host=localhost port=1 https=0 tcp=0 sub=- "
+	  "auth=- cidr= hh=rewrite\n", "" },
+	{ "start an unknown name", { "start", "a", "zz" }, NULL, NULL,
+	  NULL, NULL, "[tunnel a]\nport = 1\n", TUN_EINVAL, NULL,
+	  "tunnel-client: no [tunnel zz] in the config file (or named "
+	  "twice)\n" },
+	{ "start a name twice", { "start", "a", "a" }, NULL, NULL,
+	  NULL, NULL, "[tunnel a]\nport = 1\n", TUN_EINVAL, NULL,
+	  "tunnel-client: no [tunnel a] in the config file (or named "
+	  "twice)\n" },
+	{ "start without names", { "start" }, NULL, NULL, NULL, NULL,
+	  "[tunnel a]\nport = 1\n", TUN_EINVAL, NULL,
+	  "tunnel-client: start wants the names of [tunnel NAME] sections\n" },
+	{ "--all runs every section", { "--all" }, NULL, NULL, NULL, NULL,
+	  "[tunnel a]\nport = 1\n[tunnel b]\nport = 2\ntype = tcp\n"
+	  "remote_port = 20002\npool = yes\n", 0,
+	  TOP_DEFAULT "[a] host=localhost port=1 https=0 tcp=0 sub=- auth=- "
+	  "cidr= hh=rewrite\n[b] host=localhost port=2 https=0 tcp=1 sub=- "
+	  "auth=- cidr= hh=rewrite rport=20002 pool=1\n", "" },
+	{ "a port and --all", { "--all", "3000" }, NULL, NULL, NULL, NULL,
+	  "[tunnel a]\nport = 1\n", TUN_EINVAL, NULL,
+	  "tunnel-client: a PORT runs one tunnel: no start or --all with "
+	  "it\n" },
 	{ "bad name", { "--name", "Bad_Name", "3000" }, NULL, NULL, NULL, NULL,
 	  NULL, TUN_EINVAL, NULL, "tunnel-client: tunnel: bad name Bad_Name "
 	  "(use [a-z0-9-], at most 63)\n" },
@@ -907,8 +957,14 @@ static const struct load_case {
 	  "tunnel-client[error]: config line 2: bad value for type\n"
 	  "tunnel-client: %T/xdg/tunnel-client/config: invalid value\n" },
 	{ "type tcp", { NULL }, NULL, NULL, NULL, NULL,
-	  "[tunnel]\ntype = tcp\nport = 22\n", TUN_EINVAL, NULL,
-	  "tunnel-client: TCP tunnels are not supported yet\n" },
+	  "[tunnel]\ntype = tcp\nport = 22\n", 0,
+	  TOP_DEFAULT "[-] host=localhost port=22 https=0 tcp=1 sub=- auth=- "
+	  "cidr= hh=rewrite\n", "" },
+	{ "bad remote_port", { NULL }, NULL, NULL, NULL, NULL,
+	  "[tunnel]\ntype = tcp\nport = 22\nremote_port = 70000\n",
+	  TUN_EINVAL, NULL, "tunnel-client: remote_port 70000: too large\n"
+	  "tunnel-client[error]: config line 4: bad value for remote_port\n"
+	  "tunnel-client: %T/xdg/tunnel-client/config: invalid value\n" },
 	{ "section without a port", { NULL }, NULL, NULL, NULL, NULL,
 	  "[tunnel a]\nport = 1\n[tunnel b]\nhost = x\n", TUN_EINVAL, NULL,
 	  "tunnel-client: [tunnel b] has no port\n" },
