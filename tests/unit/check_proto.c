@@ -299,14 +299,15 @@ START_TEST(test_roundtrip_hello)
 	static const struct {
 		int		 version;
 		uint32_t	 window;
-		const char	*agent, *tunnel_id, *url;
+		const char	*agent, *tunnel_id, *url, *agent_id;
 	} t[] = {
-		{ 1, PROTO_DEFAULT_WINDOW, "tunnel-client/0.1", NULL, NULL },
+		{ 1, PROTO_DEFAULT_WINDOW, "tunnel-client/0.1", NULL, NULL,
+		    "k2j4h5g6f7d8s9a0" },
 		{ 1, PROTO_MIN_WINDOW, NULL, "abc123",
-		    "https://abc123.t.example.com/" },
-		{ 65535, PROTO_MAX_WINDOW, "", "", "" },
-		{ 2, 100000, "a\"b\\c\x01\t\xc3\xa9\xff", "x/y", "u" },
-		{ 1, PROTO_DEFAULT_WINDOW, NULL, NULL, NULL },
+		    "https://abc123.t.example.com/", NULL },
+		{ 65535, PROTO_MAX_WINDOW, "", "", "", "" },
+		{ 2, 100000, "a\"b\\c\x01\t\xc3\xa9\xff", "x/y", "u", "\x01" },
+		{ 1, PROTO_DEFAULT_WINDOW, NULL, NULL, NULL, NULL },
 	};
 	struct proto_hello	 h;
 	struct proto_msg	 m;
@@ -322,6 +323,7 @@ START_TEST(test_roundtrip_hello)
 		h.agent = (char *)(uintptr_t)t[i].agent;
 		h.tunnel_id = (char *)(uintptr_t)t[i].tunnel_id;
 		h.url = (char *)(uintptr_t)t[i].url;
+		h.agent_id = (char *)(uintptr_t)t[i].agent_id;
 		ck_assert_int_eq(proto_encode_hello(&b, &h), 0);
 		ck_assert_int_eq(parse_copy(tbuf_ptr(&b), tbuf_len(&b), &m,
 		    &copy), 0);
@@ -333,6 +335,7 @@ START_TEST(test_roundtrip_hello)
 		ck_assert_pstr_eq(m.hello.agent, t[i].agent);
 		ck_assert_pstr_eq(m.hello.tunnel_id, t[i].tunnel_id);
 		ck_assert_pstr_eq(m.hello.url, t[i].url);
+		ck_assert_pstr_eq(m.hello.agent_id, t[i].agent_id);
 		check_prefixes(tbuf_ptr(&b), tbuf_len(&b));
 		proto_msg_clear(&m);
 		assert_zeroed(&m);
@@ -1090,6 +1093,12 @@ START_TEST(test_json_limits)
 	free(s);
 	s = rep('t', 129);
 	ck_assert_int_eq(hello_with("tunnel_id", s), TUN_EPROTO);
+	free(s);
+	s = rep('i', 64);
+	ck_assert_int_eq(hello_with("agent_id", s), 0);
+	free(s);
+	s = rep('i', 65);
+	ck_assert_int_eq(hello_with("agent_id", s), TUN_EPROTO);
 	free(s);
 	s = rep('u', 2048);
 	ck_assert_int_eq(hello_with("url", s), 0);
