@@ -908,6 +908,10 @@ forward_log(struct stream *st)
 
 	if (st->logged || client.opt->quiet)
 		return;
+	/* A TCP connection: where it came from instead of a path. */
+	if (st->link->conf->tcp &&
+	    (p = proto_head_get(&st->open, "X-Forwarded-For")) == NULL)
+		p = "?";
 	st->logged = true;
 	for (i = 0; p[i] != '\0' && i < sizeof(path) - 1; i++)
 		path[i] = isprint((unsigned char)p[i]) ? p[i] : '?';

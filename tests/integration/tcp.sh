@@ -79,6 +79,9 @@ echoc parallel 50 1048576
 is "50 connections at once, 1 MiB each, all exact" "$ECHOC_OUT" \
     "parallel: 50 connections, 1048576 bytes each, all exact"
 
+check "the client logs each connection: TCP, caller, 200, duration" \
+    grep -Eq '\] TCP 127\.0\.0\.1 200 [0-9]+ms$' "$TCP_LOG"
+
 # The API shows the tunnel as tcp with its address.
 tcurl -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels" >"$TMPD/list.json"
 is "the API lists the tunnel as type tcp" \
