@@ -16,7 +16,8 @@ RUN apt-get update -q && \
 	build-essential autoconf automake autoconf-archive libtool pkg-config \
 	libmicrohttpd-dev libwebsockets-dev libcurl4-gnutls-dev libjson-c-dev \
 	libgnutls28-dev check \
-	curl python3 valgrind ca-certificates
+	curl python3 valgrind ca-certificates \
+	openssh-server openssh-client postgresql postgresql-client
 WORKDIR /src
 COPY . .
 # The tests start the daemons on 127.0.0.1 and run as an ordinary user.

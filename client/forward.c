@@ -230,7 +230,8 @@ forward_lookup_locked(struct link *l, uint32_t id)
 {
 	struct stream	*st;
 
-	for (st = l->tab[id % TC_TABLE_SIZE]; st != NULL; st = st->tab_next)
+	for (st = l->conn->tab[id % TC_TABLE_SIZE]; st != NULL;
+	    st = st->tab_next)
 		if (st->id == id)
 			return st;
 	return NULL;
@@ -239,7 +240,7 @@ forward_lookup_locked(struct link *l, uint32_t id)
 void
 forward_table_add_locked(struct stream *st)
 {
-	struct stream	**bucket = &st->link->tab[st->id % TC_TABLE_SIZE];
+	struct stream	**bucket = &st->link->conn->tab[st->id % TC_TABLE_SIZE];
 
 	st->tab_next = *bucket;
 	*bucket = st;
@@ -254,7 +255,7 @@ forward_table_remove_locked(struct stream *st)
 
 	if (!st->in_table)
 		return;
-	for (pp = &st->link->tab[st->id % TC_TABLE_SIZE]; *pp != NULL;
+	for (pp = &st->link->conn->tab[st->id % TC_TABLE_SIZE]; *pp != NULL;
 	    pp = &(*pp)->tab_next) {
 		if (*pp == st) {
 			*pp = st->tab_next;
@@ -718,7 +719,7 @@ forward_write_cb(char *buf, size_t size, size_t n, void *arg)
 
 	pthread_mutex_lock(&client.mtx);
 	if (st->reset || st->local_done || !st->resp_sent ||
-	    len > st->link->peer_window) {
+	    len > st->link->conn->peer_window) {
 		pthread_mutex_unlock(&client.mtx);
 		return 0;		/* CURLE_WRITE_ERROR */
 	}

@@ -144,12 +144,13 @@ client_links(void)
 	size_t			 i;
 	bool			 v6;
 
-	/* Each tunnel has a WebSocket of its own (see ws.c). */
+	/* All of them over one WebSocket (see ws.c). */
 	client.nlinks = o->ntunnels;
 	client.links = xcalloc(client.nlinks, sizeof(*client.links));
 	for (i = 0; i < client.nlinks; i++) {
 		l = &client.links[i];
 		t = &o->tunnels[i];
+		l->conn = &client.links[0];
 		l->conf = t;
 		h = t->host;
 		v6 = strchr(h, ':') != NULL;

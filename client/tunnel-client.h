@@ -1,7 +1,7 @@
 /*
  * tunnel-client: the agent.  One private header, prototypes grouped by file.
  *
- * Threads: the main thread runs libwebsockets (one WebSocket per tunnel)
+ * Threads: the main thread runs libwebsockets (one WebSocket for all tunnels)
  * and the control API calls; a second thread (forward.c) runs a libcurl
  * multi loop that talks to the local service.  They share the stream
  * tables and the outgoing queues under one client-wide mutex (client.mtx);
@@ -152,8 +152,17 @@ struct stream {
 	struct stream		*all_prev;
 };
 
-/* One tunnel at run time: its API identity and its WebSocket. */
+/*
+ * One tunnel at run time: its API identity.  Every tunnel of the process
+ * goes over one WebSocket (PROTOCOL 5.6), whose state lives in the first
+ * link: `conn` points there, and the fields from wsi on are used in that
+ * link only.  The connection goes to one tunnel (client.primary); the
+ * others are added with ATTACH.
+ */
 struct link {
+	struct link		*conn;		/* &client.links[0] */
+	bool			 attached;	/* served on the connection */
+	bool			 dropped;	/* deleted, rotated, taken over */
 	struct tunnel_conf	*conf;
 	char			*state_path;	/* saved token file */
 	struct tunnel_info	 info;
@@ -185,6 +194,7 @@ struct client {
 	int			 exit_code;
 	struct link		*links;
 	size_t			 nlinks;
+	struct link		*primary;	/* the one connected to */
 	/* lws */
 	struct lws_context	*ctx;
 	bool			 cert_error;	/* seen in the lws log */

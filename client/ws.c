@@ -36,6 +36,12 @@ static int	 ws_hello(struct link *, struct proto_msg *);
 static int	 ws_open(struct link *, struct proto_msg *, bool *);
 static void	 ws_stream_msg(struct link *, struct proto_msg *, bool *);
 static void	 ws_goaway(struct link *, struct proto_msg *);
+static void	 ws_served(struct link *, const char *);
+static void	 ws_send_attach(struct link *);
+static struct link *ws_find(const char *);
+static void	 ws_attached(struct proto_msg *);
+static void	 ws_detach(struct proto_msg *);
+static void	 ws_drop(struct link *, int, const char *);
 static struct omsg *ws_pop_locked(struct link *);
 static bool	 ws_pending(struct link *);
 
@@ -79,7 +85,6 @@ ws_init(void)
 	struct lws_context_creation_info	 info;
 	const struct options			*o = client.opt;
 	int					 levels = LLL_ERR | LLL_WARN;
-	size_t					 i;
 
 	if (o->verbose >= 1)
 		levels |= LLL_NOTICE;
@@ -95,9 +100,7 @@ ws_init(void)
 		info.client_ssl_ca_filepath = o->ca_file;
 	if ((client.ctx = lws_create_context(&info)) == NULL)
 		return TUN_EIO;
-	for (i = 0; i < client.nlinks; i++)
-		lws_sul_schedule(client.ctx, 0, &client.links[i].sul,
-		    ws_connect_cb, 1);
+	lws_sul_schedule(client.ctx, 0, &client.links[0].sul, ws_connect_cb, 1);
 	return 0;
 }
 
@@ -117,8 +120,7 @@ ws_free(void)
 
 	if (client.ctx == NULL)
 		return;
-	for (i = 0; i < client.nlinks; i++)
-		lws_sul_cancel(&client.links[i].sul);
+	lws_sul_cancel(&client.links[0].sul);
 	lws_context_destroy(client.ctx);
 	client.ctx = NULL;
 	pthread_mutex_lock(&client.mtx);
@@ -147,11 +149,17 @@ ws_msg_new(size_t len, bool data)
 	return m;
 }
 
-/* Queue one message on a link; the caller wakes lws afterwards. */
+/*
+ * Queue one message for a tunnel, on the connection; the caller wakes lws
+ * afterwards.
+ */
 void
 ws_queue_locked(struct link *l, bool data, struct omsg *m)
 {
-	struct oqueue	*q = data ? &l->data : &l->ctrl;
+	struct oqueue	*q;
+
+	l = l->conn;
+	q = data ? &l->data : &l->ctrl;
 
 	if (!l->connected) {
 		free(m);
@@ -302,18 +310,35 @@ static void
 ws_connect(struct link *l)
 {
 	struct lws_client_connect_info	 ci;
+	struct link			*t;
 	char				 path[1200], hosthdr[300];
+	size_t				 i;
 
 	if (client_stopping() || l->wsi != NULL)
 		return;
-	if (l->info.tunnel_id == NULL) {
-		if (ws_acquire(l) != 0) {
+	/*
+	 * Know every tunnel; the connection goes to the first one still
+	 * wanted, and the others are attached once it is up.
+	 */
+	client.primary = NULL;
+	for (i = 0; i < client.nlinks; i++) {
+		t = &client.links[i];
+		if (t->dropped)
+			continue;
+		if (t->info.tunnel_id == NULL && ws_acquire(t) != 0) {
 			ws_schedule(l, false);
 			return;
 		}
+		if (client.primary == NULL)
+			client.primary = t;
+	}
+	if (client.primary == NULL) {
+		client_stop(1);
+		return;
 	}
 	if (snprintf(path, sizeof(path), "%s/api/tunnel/connect/%s",
-	    client.srv.prefix, l->info.tunnel_id) >= (int)sizeof(path))
+	    client.srv.prefix, client.primary->info.tunnel_id) >=
+	    (int)sizeof(path))
 		fatalx("connect path too long");
 	memset(&ci, 0, sizeof(ci));
 	ci.context = client.ctx;
@@ -357,6 +382,8 @@ ws_link_down(struct link *l, const char *why)
 	bool		 was_up = l->hello_done;
 
 	l->wsi = NULL;
+	for (i = 0; i < client.nlinks; i++)
+		client.links[i].attached = false;
 	pthread_mutex_lock(&client.mtx);
 	l->connected = false;
 	ws_queue_free_locked(l);
@@ -417,11 +444,11 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct link	*l = wsi != NULL ? lws_get_opaque_user_data(wsi) : NULL;
+	struct link	*t;
 	unsigned char	**p, *end;
 	char		  auth[1024];
 	const char	 *err;
 	unsigned int	  status;
-	size_t		  i;
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
@@ -429,8 +456,9 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			break;
 		p = (unsigned char **)in;
 		end = *p + len;
-		if (snprintf(auth, sizeof(auth), "Bearer %s",
-		    l->info.token) >= (int)sizeof(auth))
+		if (client.primary == NULL || snprintf(auth, sizeof(auth),
+		    "Bearer %s", client.primary->info.token) >=
+		    (int)sizeof(auth))
 			return -1;
 		if (lws_add_http_header_by_name(wsi,
 		    (const unsigned char *)"Authorization:",
@@ -467,12 +495,13 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (strstr(err, "unauthorized") != NULL || status == 401 ||
 		    status == 404) {
 			/* The saved token or tunnel is gone: make a new one. */
+			t = client.primary;
 			log_warn("the server refused tunnel %s; creating it "
-			    "again", l->info.tunnel_id);
-			if (l->state_path != NULL)
-				cstate_remove(l->state_path);
-			tunnel_info_clear(&l->info);
-			l->stale = true;
+			    "again", t->info.tunnel_id);
+			if (t->state_path != NULL)
+				cstate_remove(t->state_path);
+			tunnel_info_clear(&t->info);
+			t->stale = true;
 		}
 		ws_schedule(l, false);
 		break;
@@ -498,11 +527,9 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return -1;
 		return ws_writeable(l, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		for (i = 0; i < client.nlinks; i++) {
-			l = &client.links[i];
-			if (l->wsi != NULL && ws_pending(l))
-				lws_callback_on_writable(l->wsi);
-		}
+		l = &client.links[0];
+		if (l->wsi != NULL && ws_pending(l))
+			lws_callback_on_writable(l->wsi);
 		break;
 	default:
 		break;
@@ -604,6 +631,10 @@ ws_message(struct link *l, const uint8_t *buf, size_t len)
 		r = TUN_EPROTO;
 	} else if (m.type == PROTO_GOAWAY)
 		ws_goaway(l, &m);
+	else if (m.type == PROTO_ATTACHED)
+		ws_attached(&m);
+	else if (m.type == PROTO_DETACH)
+		ws_detach(&m);
 	else if (m.type == PROTO_OPEN)
 		r = ws_open(l, &m, &wake);
 	else if (m.type == PROTO_DATA || m.type == PROTO_END ||
@@ -625,7 +656,8 @@ ws_message(struct link *l, const uint8_t *buf, size_t len)
 static int
 ws_hello(struct link *l, struct proto_msg *m)
 {
-	const char	*url;
+	struct link	*t = client.primary;
+	size_t		 i;
 
 	if (l->hello_done) {
 		log_warn("second HELLO from the server");
@@ -637,28 +669,168 @@ ws_hello(struct link *l, struct proto_msg *m)
 		return TUN_EPROTO;
 	}
 	if (m->hello.tunnel_id != NULL &&
-	    strcmp(m->hello.tunnel_id, l->info.tunnel_id) != 0)
+	    strcmp(m->hello.tunnel_id, t->info.tunnel_id) != 0)
 		log_warn("the server says this is tunnel %s, not %s",
-		    m->hello.tunnel_id, l->info.tunnel_id);
+		    m->hello.tunnel_id, t->info.tunnel_id);
 	pthread_mutex_lock(&client.mtx);
 	l->peer_window = m->hello.window;
 	pthread_mutex_unlock(&client.mtx);
 	l->hello_done = true;
 	l->up_ms = util_now_ms();
-	/* The URL the API gave is the one "Public URL" showed. */
-	url = l->info.url != NULL ? l->info.url : m->hello.url;
-	if (!l->ever_up)
-		link_say(l, "Forwarding: %s -> %s", url, l->local_url);
-	else
-		link_say(l, "Reconnected: %s -> %s", url, l->local_url);
-	l->ever_up = true;
+	ws_served(t, m->hello.url);
+	/* The other tunnels join the connection. */
+	for (i = 0; i < client.nlinks; i++) {
+		if (&client.links[i] != t && !client.links[i].dropped &&
+		    client.links[i].info.tunnel_id != NULL)
+			ws_send_attach(&client.links[i]);
+	}
 	return 0;
+}
+
+/* Tunnel t is served on the connection now: say so. */
+static void
+ws_served(struct link *t, const char *server_url)
+{
+	const char	*url;
+
+	t->attached = true;
+	/* The URL the API gave is the one "Public URL" showed. */
+	url = t->info.url != NULL ? t->info.url : server_url;
+	if (url == NULL)
+		url = "?";
+	if (!t->ever_up)
+		link_say(t, "Forwarding: %s -> %s", url, t->local_url);
+	else
+		link_say(t, "Reconnected: %s -> %s", url, t->local_url);
+	t->ever_up = true;
+}
+
+static void
+ws_send_attach(struct link *t)
+{
+	struct proto_attach	 a;
+	struct tbuf		 b;
+	struct omsg		*m;
+
+	memset(&a, 0, sizeof(a));
+	a.tunnel_id = t->info.tunnel_id;
+	a.token = t->info.token;
+	tbuf_init(&b, PROTO_MAX_MSG);
+	if (proto_encode_attach(&b, PROTO_ATTACH, &a) == 0) {
+		m = ws_msg_new(tbuf_len(&b), false);
+		memcpy(m->buf + LWS_PRE, tbuf_ptr(&b), tbuf_len(&b));
+		pthread_mutex_lock(&client.mtx);
+		ws_queue_locked(t, false, m);
+		pthread_mutex_unlock(&client.mtx);
+	}
+	explicit_bzero(tbuf_ptr(&b), tbuf_len(&b));
+	tbuf_free(&b);
+}
+
+/* The link of a tunnel id, or NULL. */
+static struct link *
+ws_find(const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < client.nlinks; i++)
+		if (client.links[i].info.tunnel_id != NULL &&
+		    strcmp(client.links[i].info.tunnel_id, id) == 0)
+			return &client.links[i];
+	return NULL;
+}
+
+static void
+ws_attached(struct proto_msg *m)
+{
+	struct link	*t;
+
+	if ((t = ws_find(m->attach.tunnel_id)) == NULL || t->dropped) {
+		log_warn("the server attached tunnel %s, not asked for",
+		    m->attach.tunnel_id);
+		return;
+	}
+	if (!t->attached)
+		ws_served(t, m->attach.url);
+}
+
+/*
+ * A tunnel is no longer served on the connection, or was refused.  Like
+ * GOAWAY for that tunnel alone; the others go on.
+ */
+static void
+ws_detach(struct proto_msg *m)
+{
+	struct link	*t;
+	const char	*why = m->attach.reason != NULL ? m->attach.reason : "";
+
+	if ((t = ws_find(m->attach.tunnel_id)) == NULL || t->dropped)
+		return;
+	t->attached = false;
+	switch (m->attach.code) {
+	case PROTO_GOAWAY_REFUSED:
+		/* A saved token the server does not take: a new tunnel. */
+		log_warn("the server refused tunnel %s (%s); creating it again",
+		    t->info.tunnel_id, why);
+		if (t->state_path != NULL)
+			cstate_remove(t->state_path);
+		tunnel_info_clear(&t->info);
+		t->stale = true;
+		if (ws_acquire(t) == 0)
+			ws_send_attach(t);
+		break;
+	case PROTO_GOAWAY_DELETED:
+	case PROTO_GOAWAY_ROTATED:
+	case PROTO_GOAWAY_REPLACED:
+		ws_drop(t, m->attach.code, why);
+		break;
+	default:
+		log_warn("tunnel %s not served for now (%s); trying again "
+		    "when reconnecting", t->info.tunnel_id, why);
+		break;
+	}
+}
+
+/* A permanent end for tunnel t; with none left, the client exits 1. */
+static void
+ws_drop(struct link *t, int code, const char *why)
+{
+	size_t	i;
+
+	switch (code) {
+	case PROTO_GOAWAY_DELETED:
+		fprintf(stderr, "%s: tunnel %s was deleted on the server%s%s\n",
+		    TC_NAME, t->info.tunnel_id, why[0] ? ": " : "", why);
+		if (t->state_path != NULL)
+			cstate_remove(t->state_path);
+		break;
+	case PROTO_GOAWAY_ROTATED:
+		fprintf(stderr, "%s: the token of tunnel %s was rotated; "
+		    "run tunnel-client again for a new one\n", TC_NAME,
+		    t->info.tunnel_id);
+		if (t->state_path != NULL)
+			cstate_remove(t->state_path);
+		break;
+	default:
+		fprintf(stderr, "%s: another agent took over tunnel %s\n",
+		    TC_NAME, t->info.tunnel_id);
+		break;
+	}
+	t->dropped = true;
+	t->attached = false;
+	for (i = 0; i < client.nlinks; i++)
+		if (!client.links[i].dropped)
+			return;
+	client_stop(1);
 }
 
 static int
 ws_open(struct link *l, struct proto_msg *m, bool *wake)
 {
 	struct stream	*st;
+	struct link	*t;
+	struct omsg	*r;
+	struct tbuf	 b;
 
 	pthread_mutex_lock(&client.mtx);
 	st = forward_lookup_locked(l, m->stream_id);
@@ -667,7 +839,24 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 		log_warn("the server opened stream %u twice", m->stream_id);
 		return TUN_EPROTO;
 	}
-	st = forward_stream_new(l, m->stream_id, &m->head);
+	/* Which tunnel: named in the OPEN, else the one connected to. */
+	t = m->head.tunnel != NULL ? ws_find(m->head.tunnel) : client.primary;
+	if (t == NULL || t->dropped || (!t->attached && t != client.primary)) {
+		log_warn("stream %u for tunnel %s, not served here",
+		    m->stream_id, m->head.tunnel != NULL ? m->head.tunnel : "?");
+		tbuf_init(&b, 512);
+		if (proto_encode_reset(&b, m->stream_id, PROTO_RESET_REFUSED,
+		    "tunnel not served on this connection") == 0) {
+			r = ws_msg_new(tbuf_len(&b), false);
+			memcpy(r->buf + LWS_PRE, tbuf_ptr(&b), tbuf_len(&b));
+			pthread_mutex_lock(&client.mtx);
+			ws_queue_locked(l, false, r);
+			pthread_mutex_unlock(&client.mtx);
+		}
+		tbuf_free(&b);
+		return 0;
+	}
+	st = forward_stream_new(t, m->stream_id, &m->head);
 	pthread_mutex_lock(&client.mtx);
 	st->credit = l->peer_window;
 	forward_table_add_locked(st);
@@ -745,31 +934,25 @@ out:
 	pthread_mutex_unlock(&client.mtx);
 }
 
+/*
+ * GOAWAY closes the connection.  The server sends it for a permanent end
+ * only when the connection serves that one tunnel: the one attached.
+ */
 static void
 ws_goaway(struct link *l, struct proto_msg *m)
 {
 	const char	*why = m->goaway.reason != NULL ? m->goaway.reason : "";
+	struct link	*t = NULL;
+	size_t		 i;
 
 	switch (m->goaway.code) {
 	case PROTO_GOAWAY_DELETED:
-		fprintf(stderr, "%s: tunnel %s was deleted on the server%s%s\n",
-		    TC_NAME, l->info.tunnel_id, why[0] ? ": " : "", why);
-		if (l->state_path != NULL)
-			cstate_remove(l->state_path);
-		client_stop(1);
-		break;
 	case PROTO_GOAWAY_ROTATED:
-		fprintf(stderr, "%s: the token of tunnel %s was rotated; "
-		    "run tunnel-client again for a new one\n", TC_NAME,
-		    l->info.tunnel_id);
-		if (l->state_path != NULL)
-			cstate_remove(l->state_path);
-		client_stop(1);
-		break;
 	case PROTO_GOAWAY_REPLACED:
-		fprintf(stderr, "%s: another agent took over tunnel %s\n",
-		    TC_NAME, l->info.tunnel_id);
-		client_stop(1);
+		for (i = 0; i < client.nlinks && t == NULL; i++)
+			if (client.links[i].attached)
+				t = &client.links[i];
+		ws_drop(t != NULL ? t : client.primary, m->goaway.code, why);
 		break;
 	default:
 		log_info("the server is going away (%s); will reconnect", why);

@@ -20,6 +20,7 @@
 #define PROTO_MAX_AGENT		128
 #define PROTO_MAX_TUNNEL_ID	128
 #define PROTO_MAX_AGENT_ID	64
+#define PROTO_MAX_TOKEN		256
 #define PROTO_MAX_URL		2048
 #define PROTO_MAX_METHOD	32
 #define PROTO_MAX_PATH		16384
@@ -46,6 +47,8 @@ static int	proto_parse_head(struct json_object *, uint8_t,
 static int	proto_parse_headers(struct json_object *, struct proto_head *);
 static int	proto_parse_reset(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_goaway(struct json_object *, struct proto_goaway *);
+static int	proto_parse_attach(struct json_object *, uint8_t,
+		    struct proto_attach *);
 static bool	proto_valid_token(const char *, size_t, size_t);
 static bool	proto_valid_path(const char *, size_t);
 static bool	proto_valid_value(const char *, size_t);
@@ -69,7 +72,7 @@ static void	proto_set_u32(uint8_t *, uint32_t);
 
 static const char *const proto_type_names[] = {
 	NULL, "HELLO", "OPEN", "RESPONSE", "DATA", "END", "RESET", "WINDOW",
-	"GOAWAY"
+	"GOAWAY", "ATTACH", "ATTACHED", "DETACH"
 };
 
 int
@@ -129,16 +132,27 @@ proto_msg_clear(struct proto_msg *m)
 	proto_head_clear(&m->head);
 	free(m->reason);
 	free(m->goaway.reason);
+	free(m->attach.tunnel_id);
+	if (m->attach.token != NULL)
+		freezero(m->attach.token, strlen(m->attach.token));
+	free(m->attach.url);
+	free(m->attach.reason);
 	memset(m, 0, sizeof(*m));
 }
 
-/* HELLO and GOAWAY belong to the connection, the rest to one stream. */
+/*
+ * HELLO, GOAWAY and the tunnel messages belong to the connection, the rest
+ * to one stream.
+ */
 static int
 proto_check_stream(uint8_t type, uint32_t id)
 {
 	switch (type) {
 	case PROTO_HELLO:
 	case PROTO_GOAWAY:
+	case PROTO_ATTACH:
+	case PROTO_ATTACHED:
+	case PROTO_DETACH:
 		return id == 0 ? 0 : TUN_EPROTO;
 	case PROTO_OPEN:
 	case PROTO_RESPONSE:
@@ -315,6 +329,11 @@ proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
 	case PROTO_GOAWAY:
 		r = proto_parse_goaway(o, &m->goaway);
 		break;
+	case PROTO_ATTACH:
+	case PROTO_ATTACHED:
+	case PROTO_DETACH:
+		r = proto_parse_attach(o, m->type, &m->attach);
+		break;
 	default:
 		r = proto_parse_head(o, m->type, &m->head);
 		break;
@@ -386,6 +405,9 @@ proto_parse_head(struct json_object *o, uint8_t type, struct proto_head *h)
 				return TUN_EPROTO;
 			h->body = json_object_get_boolean(j);
 		}
+		if ((r = proto_json_text(o, "tunnel", PROTO_MAX_TUNNEL_ID,
+		    false, &h->tunnel)) != 0)
+			return r;
 	} else {
 		if ((r = proto_json_int(o, "status", true, PROTO_MIN_STATUS,
 		    PROTO_MAX_STATUS, &v)) != 0)
@@ -466,6 +488,37 @@ proto_parse_goaway(struct json_object *o, struct proto_goaway *g)
 	g->code = (int)v;
 	return proto_json_text(o, "reason", PROTO_MAX_REASON, false,
 	    &g->reason);
+}
+
+static int
+proto_parse_attach(struct json_object *o, uint8_t type, struct proto_attach *a)
+{
+	int64_t	v;
+	int	r;
+
+	/* Required, and not empty: an empty string is read as absent. */
+	if ((r = proto_json_text(o, "tunnel_id", PROTO_MAX_TUNNEL_ID, false,
+	    &a->tunnel_id)) != 0)
+		return r;
+	if (a->tunnel_id == NULL)
+		return TUN_EPROTO;
+	switch (type) {
+	case PROTO_ATTACH:
+		if ((r = proto_json_text(o, "token", PROTO_MAX_TOKEN, false,
+		    &a->token)) != 0)
+			return r;
+		return a->token == NULL ? TUN_EPROTO : 0;
+	case PROTO_ATTACHED:
+		return proto_json_text(o, "url", PROTO_MAX_URL, false,
+		    &a->url);
+	default:
+		if ((r = proto_json_int(o, "code", true, 1, INT32_MAX,
+		    &v)) != 0)
+			return r;
+		a->code = (int)v;
+		return proto_json_text(o, "reason", PROTO_MAX_REASON, false,
+		    &a->reason);
+	}
 }
 
 /* RFC 9110 token: 1*tchar, at most max characters. */
@@ -592,6 +645,8 @@ proto_check_head(uint8_t type, uint32_t id, const struct proto_head *h)
 	    (h->nhdrs > 0 && h->hdrs == NULL) || h->content_length < -1)
 		return TUN_EINVAL;
 	if (type == PROTO_OPEN) {
+		if (!proto_valid_opt(h->tunnel, PROTO_MAX_TUNNEL_ID))
+			return TUN_EINVAL;
 		if (h->method == NULL || h->path == NULL ||
 		    !proto_valid_token(h->method, strlen(h->method),
 		    PROTO_MAX_METHOD) ||
@@ -626,6 +681,8 @@ proto_encode_head(struct tbuf *b, uint8_t type, uint32_t id,
 		proto_jstr(o, "method", h->method);
 		proto_jstr(o, "path", h->path);
 		proto_jset(o, "body", json_object_new_boolean(h->body));
+		if (h->tunnel != NULL)
+			proto_jstr(o, "tunnel", h->tunnel);
 	} else
 		proto_jset(o, "status", json_object_new_int(h->status));
 	proto_jset(o, "content_length",
@@ -704,6 +761,41 @@ proto_encode_goaway(struct tbuf *b, int code, const char *reason)
 		proto_jset(o, "reason", json_object_new_string_len(reason,
 		    (int)n));
 	r = proto_put_json(b, PROTO_GOAWAY, 0, o);
+	json_object_put(o);
+	return r;
+}
+
+/* ATTACH, ATTACHED or DETACH: the fields of its kind. */
+int
+proto_encode_attach(struct tbuf *b, uint8_t type, const struct proto_attach *a)
+{
+	struct json_object	*o;
+	int			 r;
+
+	if (a->tunnel_id == NULL || a->tunnel_id[0] == '\0' ||
+	    !proto_valid_opt(a->tunnel_id, PROTO_MAX_TUNNEL_ID))
+		return TUN_EINVAL;
+	if ((type == PROTO_ATTACH && (a->token == NULL ||
+	    a->token[0] == '\0' || !proto_valid_opt(a->token,
+	    PROTO_MAX_TOKEN))) ||
+	    (type == PROTO_ATTACHED && !proto_valid_opt(a->url,
+	    PROTO_MAX_URL)) ||
+	    (type == PROTO_DETACH && (a->code < 1 ||
+	    !proto_valid_opt(a->reason, PROTO_MAX_REASON))) ||
+	    type < PROTO_ATTACH || type > PROTO_DETACH)
+		return TUN_EINVAL;
+	o = proto_jnew(json_object_new_object());
+	proto_jstr(o, "tunnel_id", a->tunnel_id);
+	if (type == PROTO_ATTACH)
+		proto_jstr(o, "token", a->token);
+	if (type == PROTO_ATTACHED && a->url != NULL)
+		proto_jstr(o, "url", a->url);
+	if (type == PROTO_DETACH) {
+		proto_jset(o, "code", json_object_new_int(a->code));
+		if (a->reason != NULL)
+			proto_jstr(o, "reason", a->reason);
+	}
+	r = proto_put_json(b, type, 0, o);
 	json_object_put(o);
 	return r;
 }
@@ -822,6 +914,7 @@ proto_head_clear(struct proto_head *h)
 	free(h->hdrs);
 	free(h->method);
 	free(h->path);
+	free(h->tunnel);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -838,7 +931,7 @@ proto_hello_clear(struct proto_hello *h)
 const char *
 proto_type_str(int type)
 {
-	if (type >= PROTO_HELLO && type <= PROTO_GOAWAY)
+	if (type >= PROTO_HELLO && type <= PROTO_DETACH)
 		return proto_type_names[type];
 	return "unknown";
 }

@@ -35,7 +35,10 @@ enum proto_type {
 	PROTO_END = 5,		/* both ways: sender's half is finished */
 	PROTO_RESET = 6,	/* both ways: abort the stream; u32 code + text */
 	PROTO_WINDOW = 7,	/* both ways: u32 credit increment */
-	PROTO_GOAWAY = 8	/* server -> client, stream 0, JSON */
+	PROTO_GOAWAY = 8,	/* server -> client, stream 0, JSON */
+	PROTO_ATTACH = 9,	/* client -> server, stream 0: one more tunnel */
+	PROTO_ATTACHED = 10,	/* server -> client, stream 0: it is served */
+	PROTO_DETACH = 11	/* server -> client, stream 0: it is not */
 };
 
 enum proto_reset_code {
@@ -51,7 +54,8 @@ enum proto_goaway_code {
 	PROTO_GOAWAY_SHUTDOWN = 1,	/* server going down: reconnect */
 	PROTO_GOAWAY_REPLACED = 2,	/* another agent took the tunnel */
 	PROTO_GOAWAY_DELETED = 3,	/* tunnel deleted: do not reconnect */
-	PROTO_GOAWAY_ROTATED = 4	/* token rotated: do not reconnect */
+	PROTO_GOAWAY_ROTATED = 4,	/* token rotated: do not reconnect */
+	PROTO_GOAWAY_REFUSED = 5	/* DETACH: token or tunnel unknown */
 };
 
 struct proto_header {
@@ -78,9 +82,21 @@ struct proto_head {
 	size_t			 nhdrs;
 	int64_t			 content_length; /* -1: unknown/none */
 	bool			 body;		/* OPEN: a request body follows */
+	char			*tunnel;	/* OPEN: for this tunnel, or NULL:
+						   the one connected to */
 };
 
 struct proto_goaway {
+	int	 code;
+	char	*reason;
+};
+
+/* ATTACH (tunnel_id, token), ATTACHED (tunnel_id, url), DETACH
+ * (tunnel_id, code, reason). */
+struct proto_attach {
+	char	*tunnel_id;
+	char	*token;
+	char	*url;
 	int	 code;
 	char	*reason;
 };
@@ -98,6 +114,7 @@ struct proto_msg {
 	struct proto_hello	 hello;		/* HELLO, allocated strings */
 	struct proto_head	 head;		/* OPEN/RESPONSE, allocated */
 	struct proto_goaway	 goaway;	/* GOAWAY */
+	struct proto_attach	 attach;	/* ATTACH, ATTACHED, DETACH */
 };
 
 /*
@@ -122,6 +139,8 @@ int	 proto_encode_end(struct tbuf *, uint32_t);
 int	 proto_encode_reset(struct tbuf *, uint32_t, uint32_t, const char *);
 int	 proto_encode_window(struct tbuf *, uint32_t, uint32_t);
 int	 proto_encode_goaway(struct tbuf *, int, const char *);
+int	 proto_encode_attach(struct tbuf *, uint8_t,
+	    const struct proto_attach *);
 
 /* Heads: building and freeing. */
 void	 proto_head_add(struct proto_head *, const char *, const char *);

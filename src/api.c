@@ -462,7 +462,8 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	(void)state_save_locked();
 	o = api_tunnel_json(t, k->admin, base);
 	registry_unlock();
-	registry_kick(old, nold, PROTO_GOAWAY_REPLACED,
+	registry_kick(old, nold, json_object_get_string(
+	    json_object_object_get(o, "tunnel_id")), PROTO_GOAWAY_REPLACED,
 	    "a new token was issued");
 	log_info("tunnel %s: %s by key %s", json_object_get_string(
 	    json_object_object_get(o, "tunnel_id")),
@@ -553,7 +554,8 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		registry_remove_locked(t);
 		(void)state_save_locked();
 		registry_unlock();
-		registry_kick(ss, n, PROTO_GOAWAY_DELETED, "tunnel deleted");
+		registry_kick(ss, n, t->id, PROTO_GOAWAY_DELETED,
+		    "tunnel deleted");
 		log_info("tunnel %s: deleted by key %s", t->id, k->name);
 		o = json_object_new_object();
 		json_object_object_add(o, "deleted",
@@ -567,7 +569,8 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		(void)state_save_locked();
 		o = api_tunnel_json(t, k->admin, base);
 		registry_unlock();
-		registry_kick(ss, n, PROTO_GOAWAY_ROTATED, "token rotated");
+		registry_kick(ss, n, id, PROTO_GOAWAY_ROTATED,
+		    "token rotated");
 		log_info("tunnel %s: token rotated by key %s", id, k->name);
 		json_object_object_add(o, "auth_token",
 		    json_object_new_string(token));

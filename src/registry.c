@@ -255,14 +255,15 @@ tunnel_take_sessions(struct tunnel *t, struct session *out[TUNNELD_POOL_MAX])
 	return n;
 }
 
-/* Kick sessions taken from a tunnel, registry unlocked. */
+/* Kick sessions taken from tunnel id, registry unlocked. */
 void
-registry_kick(struct session *const *ss, int n, int code, const char *why)
+registry_kick(struct session *const *ss, int n, const char *id, int code,
+    const char *why)
 {
 	int	i;
 
 	for (i = 0; i < n; i++)
-		loop_kick(ss[i], code, why);
+		loop_kick(ss[i], id, code, why);
 }
 
 /* tcp://HOST:PORT, HOST from the base the caller used or public_url. */
@@ -519,7 +520,9 @@ registry_check_token(const char *id, const char *token)
 }
 
 /*
- * From the loop, on the agent's HELLO: s serves the tunnel now.  An agent
+ * From the loop, on the agent's HELLO (the tunnel it connected to) or
+ * ATTACH (one more): s serves tunnel id now, having shown a token with
+ * hash token_hash.  An agent
  * with the same agent_id is the same client reconnecting: its stale
  * session is dropped at once.  Agents with other ids join the pool and
  * share the requests; an agent without one replaces every other (it cannot
@@ -528,18 +531,19 @@ registry_check_token(const char *id, const char *token)
  * TUN_EPERM: it was.  TUN_ELIMIT: the pool is full.
  */
 int
-registry_attach(struct session *s, char **url)
+registry_attach(struct session *s, const char *id, const char *token_hash,
+    char **url)
 {
 	struct tunnel	*t;
 	struct session	*old[TUNNELD_POOL_MAX];
 	int		 i, nold = 0;
 
 	registry_lock();
-	if ((t = registry_find_locked(s->tunnel_id)) == NULL) {
+	if ((t = registry_find_locked(id)) == NULL) {
 		registry_unlock();
 		return TUN_ENOENT;
 	}
-	if (!tunnel_token_ok(t, s->token_hash)) {
+	if (!tunnel_token_ok(t, token_hash)) {
 		registry_unlock();
 		return TUN_EPERM;
 	}
@@ -566,23 +570,35 @@ registry_attach(struct session *s, char **url)
 	registry_unlock();
 	if (nold > 0)
 		log_info("tunnel %s: agent reconnected, dropping the old "
-		    "session", s->tunnel_id);
+		    "session", id);
 	else if (i > 1)
-		log_info("tunnel %s: %d agents share it now", s->tunnel_id, i);
-	registry_kick(old, nold, PROTO_GOAWAY_REPLACED,
+		log_info("tunnel %s: %d agents share it now", id, i);
+	registry_kick(old, nold, id, PROTO_GOAWAY_REPLACED,
 	    "replaced by a new connection");
 	return 0;
 }
 
+/* s no longer serves every tunnel it served (it is gone). */
 void
 registry_detach(struct session *s)
+{
+	int	i;
+
+	registry_detach_one(s, s->tunnel_id);
+	for (i = 0; i < s->nmore; i++)
+		registry_detach_one(s, s->more[i]);
+}
+
+/* s no longer serves tunnel id (if it did: the registry's reference). */
+void
+registry_detach_one(struct session *s, const char *id)
 {
 	struct tunnel	*t;
 	bool		 was = false;
 	int		 i;
 
 	registry_lock();
-	if ((t = registry_find_locked(s->tunnel_id)) != NULL) {
+	if ((t = registry_find_locked(id)) != NULL) {
 		for (i = 0; i < t->nsessions; i++) {
 			if (t->sessions[i] != s)
 				continue;

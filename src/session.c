@@ -25,6 +25,15 @@
 #define LOOP_RBUF	(64 * 1024)
 #define HELLO_TIMEOUT_MS 10000
 
+/* A tunnel to drop from a session (registry_kick): the loop's inbox. */
+struct kick {
+	struct session	*s;		/* with the registry's reference */
+	char		 id[TUNNELD_ID_LEN];
+	int		 code;
+	char		 reason[64];
+	struct kick	*next;
+};
+
 struct loop {
 	pthread_t	 th;
 	int		 epfd;
@@ -33,7 +42,7 @@ struct loop {
 	bool		 running;
 	bool		 stopping;
 	struct session	*new_head;	/* inbox: new sessions */
-	struct session	*kick_head;	/* inbox: sessions to drop */
+	struct kick	*kick_head;	/* inbox: tunnels to drop */
 	struct stream	*st_head;	/* inbox: streams with news */
 	struct stream	*st_tail;
 	struct stream	*defer_head;	/* unref after the epoll batch */
@@ -56,6 +65,12 @@ static void	 session_input(struct session *, uint8_t *, size_t);
 static int	 session_message(struct session *, const uint8_t *, size_t);
 static int	 session_hello(struct session *, struct proto_msg *);
 static void	 session_kill(struct session *, int, const char *);
+static void	 session_drop_tunnel(struct session *, const char *, int,
+		    const char *);
+static int	 session_attach(struct session *, struct proto_msg *);
+static void	 session_attach_reply(struct session *, uint8_t, const char *,
+		    const char *, int, const char *);
+static bool	 session_serves(const struct session *, const char *);
 static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
 static int	 session_flush(struct session *);
@@ -169,24 +184,31 @@ loop_add_session(struct session *s)
 }
 
 /*
- * Drop a session the registry no longer points at; takes that reference.
- * Once the loop is stopping it closes every session on its way out and
- * reads the inbox no more: only the reference is left to drop.
+ * Tunnel id no longer goes to s (deleted, rotated, taken over): takes the
+ * registry's reference.  A session that serves nothing else is closed with
+ * GOAWAY; one that serves more tunnels gets DETACH for this one and goes
+ * on.  Once the loop is stopping it closes every session on its way out
+ * and reads the inbox no more: only the reference is left to drop.
  */
 void
-loop_kick(struct session *s, int code, const char *reason)
+loop_kick(struct session *s, const char *id, int code, const char *reason)
 {
-	bool	stopping;
+	struct kick	*k;
+	bool		 stopping;
 
+	k = xcalloc(1, sizeof(*k));
+	k->s = s;
+	util_strlcpy(k->id, id, sizeof(k->id));
+	k->code = code;
+	util_strlcpy(k->reason, reason, sizeof(k->reason));
 	pthread_mutex_lock(&loop.mtx);
 	if (!(stopping = loop.stopping)) {
-		s->kick_code = code;
-		util_strlcpy(s->close_reason, reason, sizeof(s->close_reason));
-		s->kick_next = loop.kick_head;
-		loop.kick_head = s;
+		k->next = loop.kick_head;
+		loop.kick_head = k;
 	}
 	pthread_mutex_unlock(&loop.mtx);
 	if (stopping) {
+		free(k);
 		session_unref(s);
 		return;
 	}
@@ -269,6 +291,7 @@ session_free(struct session *s)
 	tbuf_free(&s->wq);
 	free(s->base);
 	free(s->agent_id);
+	free(s->more);
 	free(s->tab);
 	free(s->extra_in);
 	free(s);
@@ -336,14 +359,16 @@ loop_main(void *arg)
 static void
 loop_drain_inbox(void)
 {
-	struct session	*news, *kicks, *s, *next;
+	struct session	*news, *s, *next;
+	struct kick	*kicks, *k;
 	struct stream	*st, *stnext;
 
 	pthread_mutex_lock(&loop.mtx);
 	news = loop.new_head;
 	kicks = loop.kick_head;
 	st = loop.st_head;
-	loop.new_head = loop.kick_head = NULL;
+	loop.new_head = NULL;
+	loop.kick_head = NULL;
 	loop.st_head = loop.st_tail = NULL;
 	pthread_mutex_unlock(&loop.mtx);
 
@@ -353,14 +378,11 @@ loop_drain_inbox(void)
 		next = s->inbox_next;
 		session_add(s);
 	}
-	for (s = kicks; s != NULL; s = next) {
-		next = s->kick_next;
-		if (!s->dead) {
-			session_goaway(s, s->kick_code, s->close_reason);
-			(void)session_flush(s);
-			session_kill(s, WS_CLOSE_POLICY, s->close_reason);
-		}
-		session_unref(s);	/* the registry's reference */
+	while ((k = kicks) != NULL) {
+		kicks = k->next;
+		session_drop_tunnel(k->s, k->id, k->code, k->reason);
+		session_unref(k->s);	/* the registry's reference */
+		free(k);
 	}
 	for (; st != NULL; st = stnext) {
 		stnext = st->inbox_next;
@@ -525,7 +547,13 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 		r = session_hello(s, &m);
 		goto out;
 	}
-	if (!s->ready || m.type == PROTO_OPEN || m.type == PROTO_GOAWAY) {
+	if (m.type == PROTO_ATTACH && s->ready) {
+		r = session_attach(s, &m);
+		goto out;
+	}
+	if (!s->ready || m.type == PROTO_OPEN || m.type == PROTO_GOAWAY ||
+	    m.type == PROTO_ATTACH || m.type == PROTO_ATTACHED ||
+	    m.type == PROTO_DETACH) {
 		log_warn("session %s: unexpected %s", s->tunnel_id,
 		    proto_type_str(m.type));
 		r = TUN_EPROTO;
@@ -650,7 +678,7 @@ session_hello(struct session *s, struct proto_msg *m)
 		s->agent_id = m->hello.agent_id;
 		m->hello.agent_id = NULL;
 	}
-	if ((r = registry_attach(s, &url)) != 0) {
+	if ((r = registry_attach(s, s->tunnel_id, s->token_hash, &url)) != 0) {
 		if (r == TUN_ELIMIT) {
 			log_warn("tunnel %s: agent from %s refused: %d agents "
 			    "share the tunnel already", s->tunnel_id, s->peer,
@@ -683,6 +711,143 @@ session_hello(struct session *s, struct proto_msg *m)
 	log_info("tunnel %s: agent connected from %s (%s)", s->tunnel_id,
 	    s->peer, m->hello.agent != NULL ? m->hello.agent : "unknown agent");
 	return r;
+}
+
+/* Does s serve tunnel id? */
+static bool
+session_serves(const struct session *s, const char *id)
+{
+	int	i;
+
+	if (strcmp(s->tunnel_id, id) == 0)
+		return true;
+	for (i = 0; i < s->nmore; i++)
+		if (strcmp(s->more[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void
+session_attach_reply(struct session *s, uint8_t type, const char *id,
+    const char *url, int code, const char *why)
+{
+	struct proto_attach	a;
+	struct tbuf		b;
+
+	memset(&a, 0, sizeof(a));
+	a.tunnel_id = (char *)(uintptr_t)id;
+	a.url = (char *)(uintptr_t)url;
+	a.code = code;
+	a.reason = (char *)(uintptr_t)why;
+	tbuf_init(&b, PROTO_MAX_MSG);
+	if (proto_encode_attach(&b, type, &a) == 0)
+		session_send_msg(s, &b);
+	tbuf_free(&b);
+}
+
+/*
+ * ATTACH: one more tunnel over this connection, with that tunnel's own
+ * token, checked as at connect.  A refusal is a DETACH; the connection and
+ * its other tunnels go on.
+ */
+static int
+session_attach(struct session *s, struct proto_msg *m)
+{
+	const char	*id = m->attach.tunnel_id, *why = NULL;
+	char		 hash[UTIL_SHA256_HEX], *url = NULL;
+	int		 r, code = PROTO_GOAWAY_REFUSED;
+
+	if (!util_valid_name(id))
+		why = "bad tunnel id";
+	else if (session_serves(s, id)) {
+		/* Asked again: it is served already. */
+		session_attach_reply(s, PROTO_ATTACHED, id, NULL, 0, NULL);
+		return 0;
+	} else if (s->nmore + 1 >= TUNNELD_SESSION_MAX)
+		why = "too many tunnels on one connection";
+	if (why != NULL) {
+		log_info("session %s: ATTACH refused: %s", s->tunnel_id, why);
+		session_attach_reply(s, PROTO_DETACH, util_valid_name(id) ?
+		    id : "?", NULL, code, why);
+		return 0;
+	}
+	util_sha256_hex(m->attach.token, strlen(m->attach.token), hash);
+	r = registry_attach(s, id, hash, &url);
+	if (r != 0) {
+		if (r == TUN_ENOENT) {
+			code = PROTO_GOAWAY_DELETED;
+			why = "no such tunnel";
+		} else if (r == TUN_ELIMIT) {
+			code = PROTO_GOAWAY_SHUTDOWN;
+			why = "too many agents share this tunnel";
+		} else
+			why = "wrong token for this tunnel";
+		log_info("tunnel %s: agent from %s refused: %s", id, s->peer,
+		    why);
+		session_attach_reply(s, PROTO_DETACH, id, NULL, code, why);
+		explicit_bzero(hash, sizeof(hash));
+		return 0;
+	}
+	s->multi = true;
+	s->more = xreallocarray(s->more, (size_t)s->nmore + 1,
+	    sizeof(*s->more));
+	util_strlcpy(s->more[s->nmore++], id, TUNNELD_ID_LEN);
+	session_attach_reply(s, PROTO_ATTACHED, id, url, 0, NULL);
+	free(url);
+	explicit_bzero(hash, sizeof(hash));
+	metrics_add(M_AGENT_CONNECTS, 1);
+	log_info("tunnel %s: agent connected from %s (with tunnel %s)", id,
+	    s->peer, s->tunnel_id);
+	return 0;
+}
+
+/*
+ * Loop: tunnel id no longer goes to s.  If s serves nothing else it is
+ * closed; else DETACH says so, that tunnel's streams on s fail, and s goes
+ * on with the others.  (The registry already let go of s for id.)
+ */
+static void
+session_drop_tunnel(struct session *s, const char *id, int code,
+    const char *why)
+{
+	struct stream	*st, *next;
+	size_t		 i;
+	int		 k;
+
+	if (s->dead || !session_serves(s, id))
+		return;
+	if (s->nmore == 0) {
+		session_goaway(s, code, why);
+		(void)session_flush(s);
+		session_kill(s, WS_CLOSE_POLICY, why);
+		return;
+	}
+	if (strcmp(s->tunnel_id, id) == 0) {
+		/* The one it connected to goes: another takes its place. */
+		util_strlcpy(s->tunnel_id, s->more[--s->nmore],
+		    sizeof(s->tunnel_id));
+	} else {
+		for (k = 0; k < s->nmore; k++)
+			if (strcmp(s->more[k], id) == 0)
+				break;
+		memmove(s->more[k], s->more[k + 1],
+		    (size_t)(s->nmore - k - 1) * sizeof(*s->more));
+		s->nmore--;
+	}
+	log_info("tunnel %s: agent from %s dropped: %s", id, s->peer, why);
+	session_attach_reply(s, PROTO_DETACH, id, NULL, code, why);
+	for (i = 0; i < s->tabsize; i++) {
+		for (st = s->tab[i]; st != NULL; st = next) {
+			next = st->tab_next;
+			if (strcmp(st->tunnel_id, id) != 0)
+				continue;
+			session_send_reset(s, st->id, PROTO_RESET_CANCEL,
+			    "tunnel detached");
+			session_stream_fail(st, 502, "The agent disconnected.");
+			session_stream_finish(s, st);
+		}
+	}
+	session_output(s);
 }
 
 /* The session is over: fail its streams, close the socket once. */
@@ -1008,6 +1173,9 @@ session_stream_open(struct session *s, struct stream *st)
 
 	tbuf_init(&b, PROTO_MAX_MSG);
 	pthread_mutex_lock(&st->mtx);
+	/* Once several tunnels share the connection, OPEN names its own. */
+	if (s->multi)
+		st->open.tunnel = xstrdup(st->tunnel_id);
 	r = proto_encode_open(&b, st->id, &st->open);
 	proto_head_clear(&st->open);
 	pthread_mutex_unlock(&st->mtx);

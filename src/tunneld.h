@@ -37,6 +37,7 @@
 #define TUNNELD_MAX_WS_FRAME	(PROTO_MAX_MSG)
 #define TUNNELD_MEM_CAP		(256LL * 1024 * 1024)	/* all buffered bodies */
 #define TUNNELD_POOL_MAX	16		/* agents (and tokens) per tunnel */
+#define TUNNELD_SESSION_MAX	16		/* tunnels per agent connection */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -127,6 +128,10 @@ struct session {
 	char			*base;		/* URL base the agent used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* it showed */
 	char			*agent_id;	/* from HELLO, may be NULL */
+	/* more tunnels served (ATTACH), loop private; tunnel_id first */
+	char			(*more)[TUNNELD_ID_LEN];
+	int			 nmore;
+	bool			 multi;		/* OPEN names the tunnel */
 	int			 fd;
 	struct MHD_UpgradeResponseHandle *urh;
 	struct wsframe_dec	 dec;
@@ -154,8 +159,6 @@ struct session {
 	struct stream		*ready_tail;
 	struct session		*next;		/* loop's list */
 	struct session		*inbox_next;
-	struct session		*kick_next;
-	int			 kick_code;
 	int			 close_code;
 	char			 close_reason[64];
 	uint8_t			*extra_in;
@@ -306,7 +309,7 @@ int		 loop_start(void);
 void		 loop_stop(void);
 void		 loop_add_session(struct session *);
 void		 loop_notify_locked(struct stream *);
-void		 loop_kick(struct session *, int, const char *);
+void		 loop_kick(struct session *, const char *, int, const char *);
 struct session	*session_new(const char *, const char *);
 int		 loop_epfd(void);
 void		 loop_defer_unref(struct stream *);
@@ -374,10 +377,12 @@ void		 tunnel_set_token(struct tunnel *, const char *, bool);
 bool		 tunnel_connected(const struct tunnel *);
 int		 tunnel_take_sessions(struct tunnel *,
 		    struct session *[TUNNELD_POOL_MAX]);
-void		 registry_kick(struct session *const *, int, int,
+void		 registry_kick(struct session *const *, int, const char *, int,
 		    const char *);
-int		 registry_attach(struct session *, char **);
+int		 registry_attach(struct session *, const char *, const char *,
+		    char **);
 void		 registry_detach(struct session *);
+void		 registry_detach_one(struct session *, const char *);
 void		 registry_cleanup(void);
 bool		 registry_check_token(const char *, const char *);
 int		 tunnel_set_access(struct tunnel *, const char *,

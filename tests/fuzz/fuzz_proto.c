@@ -54,7 +54,8 @@ fuzz_proto_check(const struct proto_msg *m, const uint8_t *data, size_t size)
 	    m->type != data[0])
 		abort();
 	if ((m->stream_id == 0) != (m->type == PROTO_HELLO ||
-	    m->type == PROTO_GOAWAY))
+	    m->type == PROTO_GOAWAY || m->type == PROTO_ATTACH ||
+	    m->type == PROTO_ATTACHED || m->type == PROTO_DETACH))
 		abort();
 	switch (m->type) {
 	case PROTO_HELLO:
@@ -106,6 +107,17 @@ fuzz_proto_check(const struct proto_msg *m, const uint8_t *data, size_t size)
 		    strlen(m->goaway.reason) > PROTO_MAX_REASON))
 			abort();
 		break;
+	case PROTO_ATTACH:
+	case PROTO_ATTACHED:
+	case PROTO_DETACH:
+		if (m->attach.tunnel_id == NULL ||
+		    m->attach.tunnel_id[0] == '\0' ||
+		    (m->type == PROTO_ATTACH) != (m->attach.token != NULL) ||
+		    (m->type == PROTO_DETACH) != (m->attach.code >= 1) ||
+		    (m->type != PROTO_ATTACHED && m->attach.url != NULL) ||
+		    (m->type != PROTO_DETACH && m->attach.reason != NULL))
+			abort();
+		break;
 	default:
 		abort();
 	}
@@ -131,6 +143,10 @@ fuzz_proto_encode(struct tbuf *b, const struct proto_msg *m)
 		return proto_encode_window(b, m->stream_id, m->window);
 	case PROTO_GOAWAY:
 		return proto_encode_goaway(b, m->goaway.code, m->goaway.reason);
+	case PROTO_ATTACH:
+	case PROTO_ATTACHED:
+	case PROTO_DETACH:
+		return proto_encode_attach(b, m->type, &m->attach);
 	default:
 		abort();
 	}
@@ -160,6 +176,14 @@ fuzz_proto_same(const struct proto_msg *a, const struct proto_msg *b)
 	fuzz_proto_str(a->hello.url, b->hello.url);
 	fuzz_proto_str(a->head.method, b->head.method);
 	fuzz_proto_str(a->head.path, b->head.path);
+	fuzz_proto_str(a->head.tunnel, b->head.tunnel);
+	fuzz_proto_str(a->hello.agent_id, b->hello.agent_id);
+	fuzz_proto_str(a->attach.tunnel_id, b->attach.tunnel_id);
+	fuzz_proto_str(a->attach.token, b->attach.token);
+	fuzz_proto_str(a->attach.url, b->attach.url);
+	fuzz_proto_str(a->attach.reason, b->attach.reason);
+	if (a->attach.code != b->attach.code)
+		abort();
 	for (i = 0; i < a->head.nhdrs; i++) {
 		fuzz_proto_str(a->head.hdrs[i].name, b->head.hdrs[i].name);
 		fuzz_proto_str(a->head.hdrs[i].value, b->head.hdrs[i].value);
@@ -191,12 +215,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((r = fuzz_proto_encode(&b, &m)) != 0) {
 		if (r == TUN_ETOOBIG && (m.type == PROTO_HELLO ||
 		    m.type == PROTO_OPEN || m.type == PROTO_RESPONSE ||
-		    m.type == PROTO_GOAWAY))
+		    m.type == PROTO_GOAWAY || m.type == PROTO_ATTACH ||
+		    m.type == PROTO_ATTACHED || m.type == PROTO_DETACH))
 			goto out;
 		abort();
 	}
 	if (m.type != PROTO_HELLO && m.type != PROTO_OPEN &&
 	    m.type != PROTO_RESPONSE && m.type != PROTO_GOAWAY &&
+	    m.type < PROTO_ATTACH &&
 	    (tbuf_len(&b) != size || memcmp(tbuf_ptr(&b), data, size) != 0))
 		abort();
 	if (proto_parse(tbuf_ptr(&b), tbuf_len(&b), &m2) != 0)

@@ -1418,6 +1418,125 @@ START_TEST(test_head_helpers)
 }
 END_TEST
 
+/* ATTACH, ATTACHED, DETACH: round trips, then what must be refused. */
+START_TEST(test_attach)
+{
+	static const struct {
+		uint8_t		 type;
+		const char	*id, *token, *url, *reason;
+		int		 code;
+	} ok[] = {
+		{ PROTO_ATTACH, "web", "tok-123", NULL, NULL, 0 },
+		{ PROTO_ATTACHED, "web", NULL, "http://h/web/", NULL, 0 },
+		{ PROTO_ATTACHED, "api", NULL, NULL, NULL, 0 },
+		{ PROTO_DETACH, "web", NULL, NULL, "tunnel deleted",
+		    PROTO_GOAWAY_DELETED },
+		{ PROTO_DETACH, "x", NULL, NULL, NULL, PROTO_GOAWAY_REFUSED },
+	};
+	static const struct {
+		uint8_t		 type;
+		uint32_t	 id;
+		const char	*json;
+	} bad[] = {
+		{ PROTO_ATTACH, 0, "{\"token\":\"t\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"a\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"a\",\"token\":\"\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"\",\"token\":\"t\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":1,\"token\":\"t\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"a\",\"token\":null}" },
+		{ PROTO_ATTACH, 3, "{\"tunnel_id\":\"a\",\"token\":\"t\"}" },
+		{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"a\\u0000\",\"token\":\"t\"}" },
+		{ PROTO_ATTACHED, 0, "{}" },
+		{ PROTO_ATTACHED, 0, "{\"tunnel_id\":\"a\",\"url\":[]}" },
+		{ PROTO_ATTACHED, 1, "{\"tunnel_id\":\"a\"}" },
+		{ PROTO_DETACH, 0, "{\"tunnel_id\":\"a\"}" },
+		{ PROTO_DETACH, 0, "{\"tunnel_id\":\"a\",\"code\":0}" },
+		{ PROTO_DETACH, 0, "{\"tunnel_id\":\"a\",\"code\":1.5}" },
+		{ PROTO_DETACH, 0, "{\"tunnel_id\":\"a\",\"code\":\"1\"}" },
+		{ PROTO_DETACH, 0, "[1]" },
+	};
+	struct proto_attach	 a;
+	struct proto_msg	 m;
+	struct tbuf		 b;
+	uint8_t			*copy;
+	char			*longid;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		tbuf_init(&b, PROTO_MAX_MSG);
+		memset(&a, 0, sizeof(a));
+		a.tunnel_id = (char *)(uintptr_t)ok[i].id;
+		a.token = (char *)(uintptr_t)ok[i].token;
+		a.url = (char *)(uintptr_t)ok[i].url;
+		a.reason = (char *)(uintptr_t)ok[i].reason;
+		a.code = ok[i].code;
+		ck_assert_int_eq(proto_encode_attach(&b, ok[i].type, &a), 0);
+		ck_assert_int_eq(parse_copy(tbuf_ptr(&b), tbuf_len(&b), &m,
+		    &copy), 0);
+		ck_assert_uint_eq(m.type, ok[i].type);
+		ck_assert_uint_eq(m.stream_id, 0);
+		ck_assert_str_eq(m.attach.tunnel_id, ok[i].id);
+		ck_assert_pstr_eq(m.attach.token, ok[i].token);
+		ck_assert_pstr_eq(m.attach.url, ok[i].url);
+		ck_assert_pstr_eq(m.attach.reason, ok[i].reason);
+		ck_assert_int_eq(m.attach.code, ok[i].code);
+		check_prefixes(tbuf_ptr(&b), tbuf_len(&b));
+		proto_msg_clear(&m);
+		assert_zeroed(&m);
+		free(copy);
+		tbuf_free(&b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(parse_json(bad[i].type, bad[i].id,
+		    bad[i].json) == TUN_EPROTO, "bad[%zu] accepted", i);
+
+	/* The encoder refuses what the parser would. */
+	tbuf_init(&b, PROTO_MAX_MSG);
+	memset(&a, 0, sizeof(a));
+	a.tunnel_id = (char *)(uintptr_t)"a";
+	ck_assert_int_eq(proto_encode_attach(&b, PROTO_ATTACH, &a),
+	    TUN_EINVAL);			/* no token */
+	ck_assert_int_eq(proto_encode_attach(&b, PROTO_DETACH, &a),
+	    TUN_EINVAL);			/* no code */
+	ck_assert_int_eq(proto_encode_attach(&b, PROTO_OPEN, &a), TUN_EINVAL);
+	longid = rep('i', 129);
+	a.tunnel_id = longid;
+	ck_assert_int_eq(proto_encode_attach(&b, PROTO_ATTACHED, &a),
+	    TUN_EINVAL);
+	free(longid);
+	ck_assert_uint_eq(tbuf_len(&b), 0);
+	tbuf_free(&b);
+
+	/* OPEN names its tunnel; a bad name is refused both ways. */
+	{
+		struct proto_head	h;
+
+		memset(&h, 0, sizeof(h));
+		h.method = (char *)(uintptr_t)"GET";
+		h.path = (char *)(uintptr_t)"/x";
+		h.content_length = -1;
+		h.tunnel = (char *)(uintptr_t)"api";
+		tbuf_init(&b, PROTO_MAX_MSG);
+		ck_assert_int_eq(proto_encode_open(&b, 5, &h), 0);
+		ck_assert_int_eq(parse_copy(tbuf_ptr(&b), tbuf_len(&b), &m,
+		    &copy), 0);
+		ck_assert_str_eq(m.head.tunnel, "api");
+		proto_msg_clear(&m);
+		free(copy);
+		tbuf_reset(&b);
+		longid = rep('t', 129);
+		h.tunnel = longid;
+		ck_assert_int_eq(proto_encode_open(&b, 5, &h), TUN_EINVAL);
+		free(longid);
+		tbuf_free(&b);
+	}
+	ck_assert_int_eq(parse_json(PROTO_OPEN, 1, "{\"method\":\"GET\","
+	    "\"path\":\"/\",\"headers\":[],\"tunnel\":\"api\"}"), 0);
+	ck_assert_int_eq(parse_json(PROTO_OPEN, 1, "{\"method\":\"GET\","
+	    "\"path\":\"/\",\"headers\":[],\"tunnel\":7}"), TUN_EPROTO);
+}
+END_TEST
+
 START_TEST(test_type_str)
 {
 	ck_assert_str_eq(proto_type_str(PROTO_HELLO), "HELLO");
@@ -1428,8 +1547,11 @@ START_TEST(test_type_str)
 	ck_assert_str_eq(proto_type_str(PROTO_RESET), "RESET");
 	ck_assert_str_eq(proto_type_str(PROTO_WINDOW), "WINDOW");
 	ck_assert_str_eq(proto_type_str(PROTO_GOAWAY), "GOAWAY");
+	ck_assert_str_eq(proto_type_str(PROTO_ATTACH), "ATTACH");
+	ck_assert_str_eq(proto_type_str(PROTO_ATTACHED), "ATTACHED");
+	ck_assert_str_eq(proto_type_str(PROTO_DETACH), "DETACH");
 	ck_assert_str_eq(proto_type_str(0), "unknown");
-	ck_assert_str_eq(proto_type_str(9), "unknown");
+	ck_assert_str_eq(proto_type_str(12), "unknown");
 	ck_assert_str_eq(proto_type_str(-1), "unknown");
 	ck_assert_str_eq(proto_type_str(256 + PROTO_OPEN), "unknown");
 }
@@ -1517,6 +1639,7 @@ proto_suite(void)
 	tc = tcase_create("head");
 	tcase_add_test(tc, test_head_helpers);
 	tcase_add_test(tc, test_type_str);
+	tcase_add_test(tc, test_attach);
 	suite_add_tcase(s, tc);
 	return s;
 }
