@@ -42,7 +42,11 @@ struct apikey {
 	char		 name[64];
 	char		 hash[UTIL_SHA256_HEX];
 	bool		 admin;
+	int		 max_tunnels;	/* 0: only the global max_tunnels */
+	char		 names[256];	/* "demo-*,acme": names it may take */
 };
+
+struct jwt_verifier;
 
 struct config {
 	char		*config_file;
@@ -73,6 +77,12 @@ struct config {
 	char		*port_file;
 	int		 drain_timeout;
 	bool		 generated_key;		/* made on first start */
+	char		*jwt_secret;
+	char		*jwt_secret_file;
+	char		*jwt_jwks_file;
+	char		*jwt_issuer;
+	char		*jwt_audience;
+	struct jwt_verifier *jwt;		/* NULL: no JWT accepted */
 };
 
 /* A tunnel: what the registry and the state file hold. */
@@ -254,6 +264,13 @@ void		 config_reload(int, char **);
 /* keys.c */
 const struct apikey *keys_check(const char *);
 const struct apikey *keys_from_request(struct MHD_Connection *);
+int		 keys_load_jwt(struct config *);
+int		 keys_hash_stdin(void);
+
+/* keyfile.c */
+int		 keyfile_parse_line(const char *, struct apikey *, char *,
+		    size_t);
+bool		 keyfile_name_allowed(const struct apikey *, const char *);
 
 /* http.c */
 enum MHD_Result	 http_handler(void *, struct MHD_Connection *, const char *,
