@@ -53,7 +53,7 @@ static const struct apikey *
 keys_jwt(const char *tok)
 {
 	struct jwt_claims	 cl;
-	const char		*why = "JWTs are not configured";
+	const char		*why = NULL;
 	int			 r = TUN_EPERM;
 
 	pthread_rwlock_rdlock(&cfg_lock);
@@ -62,7 +62,8 @@ keys_jwt(const char *tok)
 		    &why);
 	pthread_rwlock_unlock(&cfg_lock);
 	if (r != 0) {
-		log_info("a JWT was refused: %s", why);
+		if (why != NULL)	/* NULL: JWTs are not configured */
+			log_info("a JWT was refused: %s", why);
 		return NULL;
 	}
 	memset(&keys_found, 0, sizeof(keys_found));
