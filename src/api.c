@@ -376,6 +376,12 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		ret = http_send_json_error(c, 400, err);
 		goto out;
 	}
+	if (cr.name != NULL && !keyfile_name_allowed(k, cr.name)) {
+		log_info("key %s may not take the name %s", k->name, cr.name);
+		ret = http_send_json_error(c, 403,
+		    "this key may not take that name");
+		goto out;
+	}
 	/* Validate the access settings before anything changes. */
 	scratch = tunnel_new("scratch", k->name);
 	r = tunnel_set_access(scratch, cr.basic_auth, cr.cidrs, cr.ncidrs,
@@ -429,6 +435,13 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 			registry_unlock();
 			ret = http_send_json_error(c, 503,
 			    "the server's tunnel limit is reached");
+			goto out;
+		}
+		if (k->max_tunnels > 0 && registry_count_owner_locked(k->name)
+		    >= (size_t)k->max_tunnels) {
+			registry_unlock();
+			ret = http_send_json_error(c, 503,
+			    "this key's tunnel limit is reached");
 			goto out;
 		}
 		if (cr.name != NULL)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "jwt.h"
 #include "log.h"
 #include "tunerr.h"
 #include "tunneld.h"
@@ -52,7 +53,7 @@ static const struct optdef optdefs[] = {
 	{ "api_key", OPT_APIKEY, 0, 0, 0, "[NAME:]KEY",
 	    "an API key (repeatable; a bare key is named default)" },
 	{ "api_key_file", OPT_STR, O(api_key_file), 0, 0, "FILE",
-	    "file of NAME:KEY lines" },
+	    "file of NAME:KEY lines, see tunneld.conf(5)" },
 	{ "admin_key", OPT_ADMINKEY, 0, 0, 0, "KEY",
 	    "the admin key: sees and deletes every tunnel" },
 	{ "tls_cert", OPT_STR, O(tls_cert), 0, 0, "FILE",
@@ -93,6 +94,16 @@ static const struct optdef optdefs[] = {
 	    "write the bound port here once listening" },
 	{ "drain_timeout", OPT_INT, O(drain_timeout), 0, 3600, "SECONDS",
 	    "on SIGTERM, wait this long for requests (default 10)" },
+	{ "jwt_secret", OPT_STR, O(jwt_secret), 0, 0, "SECRET",
+	    "accept HS256 JWTs signed with this secret" },
+	{ "jwt_secret_file", OPT_STR, O(jwt_secret_file), 0, 0, "FILE",
+	    "the HS256 JWT secret, read from a file" },
+	{ "jwt_jwks_file", OPT_STR, O(jwt_jwks_file), 0, 0, "FILE",
+	    "accept RS256 JWTs signed by a key of this JWKS" },
+	{ "jwt_issuer", OPT_STR, O(jwt_issuer), 0, 0, "ISS",
+	    "a JWT's iss claim must be this" },
+	{ "jwt_audience", OPT_STR, O(jwt_audience), 0, 0, "AUD",
+	    "a JWT's aud claim must hold this" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 #undef O
@@ -112,6 +123,8 @@ static int	 config_set(struct load_ctx *, const struct optdef *,
 static int	 config_file_cb(void *, const char *, const char *,
 		    const char *, const char *, int);
 static int	 config_keyfile(struct config *, const char *);
+static int	 config_push_key(struct config *, const struct apikey *,
+		    char *, size_t);
 static char	*config_default_state_dir(void);
 static int	 config_mkdirs(const char *);
 static int	 config_port_range(const char *, int *, int *);
@@ -141,6 +154,10 @@ config_free(struct config *c)
 {
 	size_t	i;
 
+	if (c->jwt_secret != NULL)
+		explicit_bzero(c->jwt_secret, strlen(c->jwt_secret));
+	jwt_verifier_free(c->jwt);
+	free(c->jwt);
 	for (i = 0; optdefs[i].name != NULL; i++)
 		if (optdefs[i].type == OPT_STR)
 			free(*(char **)(void *)((char *)c + optdefs[i].off));
@@ -326,13 +343,36 @@ config_file_cb(void *arg, const char *section, const char *name,
 	return 0;
 }
 
-/* One "name:key" a line; # comments and blank lines allowed. */
+/* A parsed key, unless its name is taken. */
+static int
+config_push_key(struct config *c, const struct apikey *k, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nkeys; i++) {
+		if (strcmp(c->keys[i].name, k->name) == 0) {
+			snprintf(err, errlen, "key name '%s' is used twice",
+			    k->name);
+			return TUN_EINVAL;
+		}
+	}
+	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof(*c->keys));
+	c->keys[c->nkeys++] = *k;
+	return 0;
+}
+
+/*
+ * One "name:key [options]" or "name:sha256:HEX [options]" a line (see
+ * keyfile.c); # comments and blank lines allowed.
+ */
 static int
 config_keyfile(struct config *c, const char *path)
 {
-	FILE	*f;
-	char	 line[1024], err[256], *p;
-	int	 lineno = 0, r = 0;
+	struct apikey	 k;
+	FILE		*f;
+	char		 line[1024], err[256], *p;
+	int		 lineno = 0, r = 0;
 
 	if ((f = fopen(path, "re")) == NULL) {
 		log_error("api_key_file %s: %s", path, strerror(errno));
@@ -340,21 +380,23 @@ config_keyfile(struct config *c, const char *path)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		lineno++;
-		p = util_trim(line);
-		if (*p == '\0' || *p == '#')
-			continue;
-		if (strchr(p, ':') == NULL) {
-			log_error("%s:%d: expected NAME:KEY", path, lineno);
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			log_error("%s:%d: line too long", path, lineno);
 			r = TUN_EINVAL;
 			break;
 		}
-		if (config_add_key(c, p, false, err, sizeof(err)) != 0) {
+		p = util_trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (keyfile_parse_line(p, &k, err, sizeof(err)) != 0 ||
+		    config_push_key(c, &k, err, sizeof(err)) != 0) {
 			log_error("%s:%d: %s", path, lineno, err);
 			r = TUN_EINVAL;
 			break;
 		}
 	}
 	explicit_bzero(line, sizeof(line));
+	explicit_bzero(&k, sizeof(k));
 	fclose(f);
 	return r;
 }
@@ -423,6 +465,9 @@ config_usage(FILE *f)
 		    strlen(flag) >= 24 ? "\n                              " : "",
 		    o->help);
 	}
+	fprintf(f, "      --hash-key              read a key on stdin, print the "
+	    "sha256:HEX form\n"
+	    "                              for api_key_file, and exit\n");
 	fprintf(f, "  -f, --foreground            run in the foreground "
 	    "(always the case)\n"
 	    "  -h, --help                  show this help and exit\n"
@@ -550,6 +595,8 @@ config_load(struct config *c, int argc, char **argv)
 		    c->tcp_ports);
 		return TUN_EINVAL;
 	}
+	if (keys_load_jwt(c) != 0)
+		return TUN_EINVAL;
 	if (c->state_dir == NULL)
 		c->state_dir = config_default_state_dir();
 	if (config_mkdirs(c->state_dir) != 0) {
@@ -592,6 +639,8 @@ config_ensure_key(struct config *c)
 	for (i = 0; i < c->nkeys; i++)
 		if (!c->keys[i].admin)
 			return 0;
+	if (c->jwt != NULL)		/* JWTs are the keys */
+		return 0;
 	xasprintf(&path, "%s/api_key", c->state_dir);
 	if ((f = fopen(path, "re")) != NULL) {
 		p = fgets(buf, sizeof(buf), f);
@@ -641,6 +690,7 @@ config_reload(int argc, char **argv)
 	struct config	 n;
 	struct apikey	*oldkeys;
 	struct cidr	*oldtrusted;
+	struct jwt_verifier *oldjwt;
 
 	config_defaults(&n);
 	if (config_load(&n, argc, argv) != 0 || config_ensure_key(&n) != 0) {
@@ -661,6 +711,9 @@ config_reload(int argc, char **argv)
 	cfg.ntrusted = n.ntrusted;
 	n.keys = oldkeys;
 	n.trusted = oldtrusted;
+	oldjwt = cfg.jwt;
+	cfg.jwt = n.jwt;
+	n.jwt = oldjwt;
 	cfg.request_timeout = n.request_timeout;
 	cfg.max_tunnels = n.max_tunnels;
 	cfg.max_header_size = n.max_header_size;

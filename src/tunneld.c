@@ -181,7 +181,7 @@ main(int argc, char **argv)
 	siginfo_t	 si;
 	struct timespec	 ts = { 1, 0 };
 	char		 host[256];
-	int		 lfd, port = 0, sig, hp;
+	int		 lfd, port = 0, sig, hp, i;
 	unsigned int	 flags, connlimit;
 	uint64_t	 last_clean, wd_ms;
 
@@ -189,6 +189,9 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (gnutls_global_init() != 0)
 		fatalx("gnutls_global_init failed");
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--hash-key") == 0)
+			exit(keys_hash_stdin());
 	config_defaults(&cfg);
 	if (config_load(&cfg, argc, argv) != 0)
 		exit(1);

@@ -44,7 +44,11 @@ struct apikey {
 	char		 name[64];
 	char		 hash[UTIL_SHA256_HEX];
 	bool		 admin;
+	int		 max_tunnels;	/* 0: only the global max_tunnels */
+	char		 names[256];	/* "demo-*,acme": names it may take */
 };
+
+struct jwt_verifier;
 
 struct config {
 	char		*config_file;
@@ -76,6 +80,12 @@ struct config {
 	int		 drain_timeout;
 	bool		 generated_key;		/* made on first start */
 	int		 tcp_lo, tcp_hi;	/* tcp_ports, 0: none */
+	char		*jwt_secret;
+	char		*jwt_secret_file;
+	char		*jwt_jwks_file;
+	char		*jwt_issuer;
+	char		*jwt_audience;
+	struct jwt_verifier *jwt;		/* NULL: no JWT accepted */
 };
 
 /* A tunnel: what the registry and the state file hold. */
@@ -268,6 +278,13 @@ void		 config_reload(int, char **);
 /* keys.c */
 const struct apikey *keys_check(const char *);
 const struct apikey *keys_from_request(struct MHD_Connection *);
+int		 keys_load_jwt(struct config *);
+int		 keys_hash_stdin(void);
+
+/* keyfile.c */
+int		 keyfile_parse_line(const char *, struct apikey *, char *,
+		    size_t);
+bool		 keyfile_name_allowed(const struct apikey *, const char *);
 
 /* http.c */
 enum MHD_Result	 http_handler(void *, struct MHD_Connection *, const char *,

@@ -10,7 +10,7 @@ export LC_ALL
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 
-targets="fuzz_wsframe fuzz_proto fuzz_conf fuzz_httphdr fuzz_httphead"
+targets="fuzz_wsframe fuzz_proto fuzz_conf fuzz_httphdr fuzz_httphead fuzz_jwt"
 n=0
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/replay.XXXXXX") || exit 99
