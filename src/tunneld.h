@@ -36,6 +36,8 @@
 #define TUNNELD_WQ_MAX		(32 * 1024 * 1024)
 #define TUNNELD_MAX_WS_FRAME	(PROTO_MAX_MSG)
 #define TUNNELD_MEM_CAP		(256LL * 1024 * 1024)	/* all buffered bodies */
+#define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
+#define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -73,6 +75,7 @@ struct config {
 	char		*port_file;
 	int		 drain_timeout;
 	bool		 generated_key;		/* made on first start */
+	int		 log_format;		/* enum log_format */
 };
 
 /* A tunnel: what the registry and the state file hold. */
@@ -97,10 +100,12 @@ struct tunnel {
 	struct session	*session;		/* connected agent, or NULL */
 	uint64_t	 requests;
 	struct tunnel	*next;			/* hash chain */
+	struct tstats	*stats;			/* its /metrics counters */
 };
 
 struct json_object;
 struct loop;
+struct tstats;
 
 /* What an epoll event's data.ptr points at: the first member of each. */
 enum evkind {
@@ -206,6 +211,8 @@ struct stream {
 	bool			 rx_off;	/* not reading: no credit */
 	bool			 want_out;
 	uint64_t		 raw_unacked;	/* written, not yet credited */
+	struct tstats		*stats;		/* the tunnel's counters */
+	atomic_uint_fast64_t	 bytes_sent;	/* body bytes to the caller */
 };
 
 /* Per-request context of the MHD side. */
@@ -230,6 +237,14 @@ struct preq {
 	struct stream		*st;
 	uint64_t		 started_ms;
 	char			 tunnel_id[TUNNELD_ID_LEN];
+	/* a proxied request, for the access log (access.c) */
+	bool			 access;
+	int			 sent_status;	/* the status queued */
+	uint64_t		 local_bytes;	/* body of a page we sent */
+	char			*method;
+	char			 addr[64];	/* the caller's address */
+	char			 reqid[TUNNELD_REQID_LEN];
+	struct tstats		*stats;		/* the tunnel's counters */
 };
 
 /* tunneld.c */
@@ -240,6 +255,7 @@ extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
 extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys and cfg.trusted */
 const char	*tunneld_public_base(void);
+int		 tunneld_listen(const char *, int *);
 
 /* config.c */
 void		 config_defaults(struct config *);
@@ -275,6 +291,7 @@ void		 http_upgraded_socket(struct MHD_Connection *, MHD_socket);
 bool		 http_trusted(struct MHD_Connection *, char *, size_t,
 		    const struct sockaddr **);
 void		 preq_free(struct preq *);
+size_t		 http_last_sent(void);
 
 /* api.c */
 enum MHD_Result	 api_dispatch(struct MHD_Connection *, struct preq *,
@@ -347,6 +364,9 @@ char		*tunnel_url(const struct tunnel *, const char *);
 void		 tunnel_free(struct tunnel *);
 int		 registry_session(const char *, const struct sockaddr *,
 		    const char *, bool *, struct session **);
+int		 registry_session_stats(const char *, const struct sockaddr *,
+		    const char *, bool *, struct session **,
+		    struct tstats **);
 int		 registry_attach(struct session *, char **);
 void		 registry_detach(struct session *);
 void		 registry_cleanup(void);
@@ -377,5 +397,17 @@ enum metric_counter {
 void		 metrics_add(enum metric_counter, uint64_t);
 void		 metrics_request_done(int, uint64_t);
 char		*metrics_render(void);
+struct tstats	*metrics_tunnel_new(void);
+void		 metrics_tunnel_ref(struct tstats *);
+void		 metrics_tunnel_unref(struct tstats *);
+void		 metrics_tunnel_done(struct tstats *, int, uint64_t);
+void		 metrics_bytes(struct tstats *, enum metric_counter, uint64_t);
+void		 metrics_listen_start(void);
+void		 metrics_listen_stop(void);
+
+/* access.c */
+void		 access_start(struct MHD_Connection *, struct preq *,
+		    const char *, const char *);
+void		 access_log(struct preq *);
 
 #endif
