@@ -163,6 +163,9 @@ log_text_line(FILE *f, enum log_level level, const char *msg,
  * several threads never mix.  Under journald a <N> prefix carries the
  * priority (and the time stamp is journald's, in text).
  */
+static void	 log_emit(enum log_level, const struct log_field *, size_t,
+		    const char *, va_list) __attribute__((format(printf, 4, 0)));
+
 static void
 log_emit(enum log_level level, const struct log_field *fields,
     size_t nfields, const char *fmt, va_list ap)
