@@ -896,14 +896,15 @@ forward_done(struct stream *st, CURLcode cc)
 }
 
 /*
- * "GET /path 200 12ms", once per stream; "reset" when the response was
- * cut short or never came.
+ * "GET /path 200 12ms id=ID", once per stream; "reset" when the response
+ * was cut short or never came.  ID: the server's X-Request-Id.
  */
 static void
 forward_log(struct stream *st)
 {
 	char		 path[256], code[32];
 	const char	*p = st->open.path != NULL ? st->open.path : "";
+	const char	*rid = proto_head_get(&st->open, "X-Request-Id");
 	size_t		 i;
 	bool		 whole;
 
@@ -926,9 +927,12 @@ forward_log(struct stream *st)
 		snprintf(code, sizeof(code), "%d", st->status);
 	else
 		util_strlcpy(code, "reset", sizeof(code));
-	link_say(st->link, "%s %s %s %llums", st->open.method != NULL ?
+	if (!httphdr_request_id_ok(rid))
+		rid = NULL;		/* a server's X-Request-Id, if sane */
+	link_say(st->link, "%s %s %s %llums%s%s", st->open.method != NULL ?
 	    st->open.method : "?", path, code,
-	    (unsigned long long)(util_now_ms() - st->started_ms));
+	    (unsigned long long)(util_now_ms() - st->started_ms),
+	    rid != NULL ? " id=" : "", rid != NULL ? rid : "");
 }
 
 /* --- upgrades: a raw connection per stream ----------------------------- */

@@ -372,3 +372,55 @@ httphdr_host_id(const char *host, const char *domain, char *id,
 	}
 	return true;
 }
+
+bool
+httphdr_request_id_ok(const char *s)
+{
+	size_t	i;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= HTTPHDR_MAX_REQUEST_ID)
+			return false;
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == ':' || s[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+char *
+httphdr_log_escape(const char *in, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p;
+	size_t			 o = 0, need, total = 0, room;
+
+	if (in == NULL)
+		in = "";
+	for (p = (const unsigned char *)in; *p != '\0'; p++)
+		total += *p > 0x20 && *p < 0x7f ? 1 : 3;
+	/* All of it, or as much as leaves room for "..." and the NUL. */
+	room = total < outlen ? outlen - 1 : outlen - 4;
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		need = *p > 0x20 && *p < 0x7f ? 1 : 3;
+		if (o + need > room)
+			break;
+		if (need == 1)
+			out[o++] = (char)*p;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	if (total >= outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -75,5 +75,18 @@ bool	 httphdr_split_path(const char *path, char *id, size_t idlen,
  */
 bool	 httphdr_host_id(const char *host, const char *domain, char *id,
 	    size_t idlen);
+/*
+ * X-Request-Id values kept from a caller: 1..128 characters of
+ * [A-Za-z0-9._:-].  NULL and anything else are false.
+ */
+#define HTTPHDR_MAX_REQUEST_ID	128
+bool	 httphdr_request_id_ok(const char *);
+/*
+ * Untrusted text (a request path) for a log line: bytes outside 0x21..0x7e
+ * become %XX, so the result has no spaces, quotes stay as they are, and
+ * nothing can start a new line.  At most outlen - 1 bytes and a NUL; a
+ * value cut short ends in "...".  Returns out.  outlen must be >= 4.
+ */
+char	*httphdr_log_escape(const char *in, char *out, size_t outlen);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * Leveled logging to stderr.  Under systemd (JOURNAL_STREAM set) each line
  * carries a <N> syslog priority prefix that journald understands; on a
- * terminal or a file it carries a time stamp and the level's name.
+ * terminal or a file it carries a time stamp and the level's name.  With
+ * LOG_FORMAT_JSON each line is one JSON object instead (tunneld's
+ * log_format); the client always writes text.
  */
 #include "config.h"
 
@@ -18,6 +20,7 @@
 static const char	*log_prog = "tunnel";
 static int		 log_level = LOG_LEVEL_INFO;
 static int		 log_journal;
+static int		 log_format = LOG_FORMAT_TEXT;
 static pthread_mutex_t	 log_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const log_names[] = { "error", "warn", "info", "debug" };
@@ -62,26 +65,150 @@ log_level_parse(const char *s, enum log_level *out)
 }
 
 void
-log_vmsg(enum log_level level, const char *fmt, va_list ap)
+log_set_format(enum log_format format)
 {
-	char		 msg[1024], ts[32];
+	__atomic_store_n(&log_format, (int)format, __ATOMIC_RELAXED);
+}
+
+int
+log_format_parse(const char *s, enum log_format *out)
+{
+	if (strcasecmp(s, "text") == 0)
+		*out = LOG_FORMAT_TEXT;
+	else if (strcasecmp(s, "json") == 0)
+		*out = LOG_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void
+log_json_string(FILE *f, const char *s)
+{
+	const unsigned char	*p;
+
+	fputc('"', f);
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p == '\t')
+			fputs("\\t", f);
+		else if (*p < 0x20 || *p >= 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+/* One JSON object: time (UTC), level, prog, msg, then the fields. */
+static void
+log_json_line(FILE *f, enum log_level level, const char *msg,
+    const struct log_field *fields, size_t nfields)
+{
+	char		 ts[32];
 	struct tm	 tm;
 	struct timespec	 now;
+	size_t		 i;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(f, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"prog\":", ts,
+	    now.tv_nsec / 1000000, log_names[level]);
+	log_json_string(f, log_prog);
+	fputs(",\"msg\":", f);
+	log_json_string(f, msg);
+	for (i = 0; i < nfields; i++) {
+		fputc(',', f);
+		log_json_string(f, fields[i].key);
+		fputc(':', f);
+		if (fields[i].str != NULL)
+			log_json_string(f, fields[i].str);
+		else
+			fprintf(f, "%lld", fields[i].num);
+	}
+	fputc('}', f);
+}
+
+static void
+log_text_line(FILE *f, enum log_level level, const char *msg,
+    const struct log_field *fields, size_t nfields)
+{
+	char		 ts[32];
+	struct tm	 tm;
+	struct timespec	 now;
+	size_t		 i;
+
+	if (!log_journal) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		localtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+		fprintf(f, "%s.%03ld %s[%s]: ", ts, now.tv_nsec / 1000000,
+		    log_prog, log_names[level]);
+	}
+	fputs(msg, f);
+	for (i = 0; i < nfields; i++) {
+		if (fields[i].str != NULL)
+			fprintf(f, " %s=%s", fields[i].key, fields[i].str);
+		else
+			fprintf(f, " %s=%lld", fields[i].key, fields[i].num);
+	}
+}
+
+/*
+ * The line is built in memory and written with one call, so lines from
+ * several threads never mix.  Under journald a <N> prefix carries the
+ * priority (and the time stamp is journald's, in text).
+ */
+static void	 log_emit(enum log_level, const struct log_field *, size_t,
+		    const char *, va_list) __attribute__((format(printf, 4, 0)));
+
+static void
+log_emit(enum log_level level, const struct log_field *fields,
+    size_t nfields, const char *fmt, va_list ap)
+{
+	char	 msg[1024], *line = NULL;
+	size_t	 len = 0;
+	FILE	*f;
 
 	if ((int)level > log_get_level())
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	pthread_mutex_lock(&log_mtx);
+	if ((f = open_memstream(&line, &len)) == NULL)
+		return;
 	if (log_journal)
-		fprintf(stderr, "<%d>%s\n", log_prio[level], msg);
-	else {
-		clock_gettime(CLOCK_REALTIME, &now);
-		localtime_r(&now.tv_sec, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ld %s[%s]: %s\n", ts,
-		    now.tv_nsec / 1000000, log_prog, log_names[level], msg);
+		fprintf(f, "<%d>", log_prio[level]);
+	if (__atomic_load_n(&log_format, __ATOMIC_RELAXED) == LOG_FORMAT_JSON)
+		log_json_line(f, level, msg, fields, nfields);
+	else
+		log_text_line(f, level, msg, fields, nfields);
+	fputc('\n', f);
+	if (fclose(f) == 0) {
+		pthread_mutex_lock(&log_mtx);
+		fwrite(line, 1, len, stderr);
+		pthread_mutex_unlock(&log_mtx);
 	}
-	pthread_mutex_unlock(&log_mtx);
+	free(line);
+}
+
+void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	log_emit(level, NULL, 0, fmt, ap);
+}
+
+void
+log_fields(enum log_level level, const struct log_field *fields,
+    size_t nfields, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_emit(level, fields, nfields, fmt, ap);
+	va_end(ap);
 }
 
 #define LOG_FN(name, level)					\

@@ -301,3 +301,23 @@ util_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 		memmove(buf, buf + 7, strlen(buf + 7) + 1);
 	return 0;
 }
+
+/* Request ids and the like: not secrets, so the cheaper nonce generator. */
+void
+util_random_hex(char *out, size_t size)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 r[32];
+	size_t			 i;
+
+	if (size == 0)
+		return;
+	for (i = 0; i < size - 1; i++) {
+		if (i % (2 * sizeof(r)) == 0 &&
+		    gnutls_rnd(GNUTLS_RND_NONCE, r, sizeof(r)) != 0)
+			fatalx("gnutls_rnd failed");
+		out[i] = hex[(r[(i / 2) % sizeof(r)] >> (i % 2 == 0 ? 4 : 0)) &
+		    15];
+	}
+	out[i] = '\0';
+}

@@ -20,6 +20,7 @@ bool	 util_ct_streq(const char *, const char *);
 int	 util_random(void *, size_t);
 void	 util_random_id(char *, size_t);	/* [a-z0-9], NUL at len-1 */
 void	 util_random_token(char *, size_t);	/* url-safe [A-Za-z0-9], NUL */
+void	 util_random_hex(char *, size_t);	/* [0-9a-f], NUL at len-1 */
 void	 util_sha256_hex(const void *, size_t, char out[UTIL_SHA256_HEX]);
 bool	 util_valid_name(const char *);		/* [a-z0-9-]{1,63}, DNS label */
 char	*util_trim(char *);

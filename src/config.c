@@ -30,7 +30,8 @@ enum opt_type {
 	OPT_APIKEY,
 	OPT_ADMINKEY,
 	OPT_CIDRS,
-	OPT_LOGLEVEL
+	OPT_LOGLEVEL,
+	OPT_LOGFORMAT
 };
 
 struct optdef {
@@ -85,7 +86,7 @@ static const struct optdef optdefs[] = {
 	{ "state_dir", OPT_STR, O(state_dir), 0, 0, "DIR",
 	    "where tunnels and the generated key are kept" },
 	{ "metrics_listen", OPT_STR, O(metrics_listen), 0, 0, "ADDR:PORT",
-	    "a listener of its own for /metrics (not supported yet)" },
+	    "serve /metrics here too, without a key" },
 	{ "log_level", OPT_LOGLEVEL, O(log_level), 0, 0, "LEVEL",
 	    "error, warn, info or debug (default info)" },
 	{ "threads", OPT_INT, O(threads), 0, 256, "N",
@@ -104,6 +105,8 @@ static const struct optdef optdefs[] = {
 	    "a JWT's iss claim must be this" },
 	{ "jwt_audience", OPT_STR, O(jwt_audience), 0, 0, "AUD",
 	    "a JWT's aud claim must hold this" },
+	{ "log_format", OPT_LOGFORMAT, O(log_format), 0, 0, "FORMAT",
+	    "text or json, one object a line (default text)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 #undef O
@@ -253,6 +256,7 @@ config_set(struct load_ctx *lc, const struct optdef *o, const char *v)
 	const char	*errstr, *tok;
 	char		*copy, *save = NULL;
 	enum log_level	 lvl;
+	enum log_format	 fmt;
 	struct cidr	 cidr;
 	long long	 n;
 
@@ -282,6 +286,14 @@ config_set(struct load_ctx *lc, const struct optdef *o, const char *v)
 			return TUN_EINVAL;
 		}
 		*(int *)p = (int)lvl;
+		return 0;
+	case OPT_LOGFORMAT:
+		if (log_format_parse(v, &fmt) != 0) {
+			snprintf(lc->err, sizeof(lc->err), "log_format: '%s' is "
+			    "not text or json", v);
+			return TUN_EINVAL;
+		}
+		*(int *)p = (int)fmt;
 		return 0;
 	case OPT_APIKEY:
 	case OPT_ADMINKEY:
@@ -679,10 +691,10 @@ config_ensure_key(struct config *c)
 }
 
 /*
- * SIGHUP: read everything again; keys, limits, trusted proxies and the log
- * level take effect at once, tunnels stay up.  A config that does not load
- * is refused and the running one kept.  The listener and state_dir need a
- * restart.
+ * SIGHUP: read everything again; keys, limits, trusted proxies, the log
+ * level and the log format take effect at once, tunnels stay up.  A config
+ * that does not load is refused and the running one kept.  The listeners
+ * (listen, metrics_listen) and state_dir need a restart.
  */
 void
 config_reload(int argc, char **argv)
@@ -702,6 +714,10 @@ config_reload(int argc, char **argv)
 	if (strcmp(n.listen, cfg.listen) != 0 ||
 	    strcmp(n.state_dir, cfg.state_dir) != 0)
 		log_warn("reload: listen and state_dir change only on restart");
+	if ((n.metrics_listen == NULL) != (cfg.metrics_listen == NULL) ||
+	    (n.metrics_listen != NULL &&
+	    strcmp(n.metrics_listen, cfg.metrics_listen) != 0))
+		log_warn("reload: metrics_listen changes only on restart");
 	pthread_rwlock_wrlock(&cfg_lock);
 	oldkeys = cfg.keys;
 	oldtrusted = cfg.trusted;
@@ -725,8 +741,11 @@ config_reload(int argc, char **argv)
 	cfg.rate_limit = n.rate_limit;
 	cfg.drain_timeout = n.drain_timeout;
 	cfg.log_level = n.log_level;
+	cfg.log_format = n.log_format;
 	pthread_rwlock_unlock(&cfg_lock);
 	log_set_level((enum log_level)cfg.log_level);
-	log_info("reload: %zu keys, limits and log level applied", cfg.nkeys);
+	log_set_format((enum log_format)cfg.log_format);
+	log_info("reload: %zu keys, limits, log level and format applied",
+	    cfg.nkeys);
 	config_free(&n);
 }

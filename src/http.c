@@ -32,6 +32,9 @@ static enum MHD_Result	 http_root(struct MHD_Connection *);
 static bool		 http_route_host(struct MHD_Connection *, char *,
 			    size_t);
 
+/* Body length of this thread's last http_send(), for the access log. */
+static __thread size_t	 http_sent_len;
+
 static const char *const http_reserved_names[] = {
 	"api", "health", "metrics", "favicon.ico", "robots.txt", "static",
 	"admin", "dashboard", "www", "status", "_", NULL
@@ -144,6 +147,8 @@ preq_free(struct preq *pr)
 	free(pr->uri);
 	free(pr->answer);
 	free(pr->base);
+	free(pr->method);
+	metrics_tunnel_unref(pr->stats);
 	tbuf_free(&pr->body);
 	free(pr);
 }
@@ -176,7 +181,14 @@ http_send(struct MHD_Connection *c, int status, const char *type,
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	metrics_request_done(status, 0);
+	http_sent_len = strlen(body);
 	return ret;
+}
+
+size_t
+http_last_sent(void)
+{
+	return http_sent_len;
 }
 
 enum MHD_Result
@@ -327,10 +339,14 @@ http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
 	if (pr->status == 431)
 		return http_send_json_error(c, 431,
 		    "request header fields too large");
-	if (pr->status != 0)
-		return http_send_page(c, pr->status,
+	if (pr->status != 0) {
+		ret = http_send_page(c, pr->status,
 		    MHD_get_reason_phrase_for((unsigned int)pr->status),
 		    pr->answer != NULL ? pr->answer : "");
+		pr->sent_status = pr->status;
+		pr->local_bytes = http_last_sent();
+		return ret;
+	}
 	if (pr->too_big)
 		return http_send_json_error(c, 413, "request body too large");
 	if (strcmp(url, "/") == 0)
@@ -347,6 +363,7 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (pr == NULL)
 		return;
+	access_log(pr);
 	if ((st = pr->st) != NULL) {
 		pthread_mutex_lock(&st->mtx);
 		st->conn = NULL;

@@ -88,6 +88,8 @@ proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
 		return MHD_YES;
 	if (ha->strip_authz && strcasecmp(name, "Authorization") == 0)
 		return MHD_YES;
+	if (strcasecmp(name, "X-Request-Id") == 0)
+		return MHD_YES;		/* ours is set: access.c */
 	if (httphdr_is_forwarding(name) && !ha->trusted)
 		return MHD_YES;
 	if (ha->trusted && (strcasecmp(name, "X-Forwarded-For") == 0 ||
@@ -144,8 +146,9 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 
 	util_strlcpy(pr->tunnel_id, id, sizeof(pr->tunnel_id));
 	ha.trusted = http_trusted(c, addr, sizeof(addr), &sa);
-	r = registry_session(id, false, sa, http_header(c, "Authorization"),
-	    &strip_authz, &s);
+	access_start(c, pr, method, addr);
+	r = registry_session_stats(id, false, sa, http_header(c,
+	    "Authorization"), &strip_authz, &s, &pr->stats);
 	switch (r) {
 	case 0:
 		break;
@@ -187,6 +190,8 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		upgrade = NULL;		/* not a usable upgrade request */
 	st = stream_new(s, id);
 	session_unref(s);		/* the stream holds its own */
+	metrics_stream_open(pr->stats);
+	st->stats = pr->stats;
 	st->open.method = xstrdup(method);
 	st->open.path = xstrdup(*target != '\0' ? target : "/");
 	st->open.content_length = len;
@@ -196,6 +201,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	ha.strip_authz = strip_authz;
 	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_copy_header, &ha);
 	proxy_forwarding(c, &st->open, ha.trusted, addr, id, path_routing);
+	proto_head_add(&st->open, "X-Request-Id", pr->reqid);
 	if (upgrade != NULL) {		/* hop-by-hop, but asked for */
 		st->upgrade = true;
 		proto_head_add(&st->open, "Upgrade", upgrade);
@@ -231,11 +237,15 @@ proxy_answer(struct MHD_Connection *c, struct preq *pr)
 	pthread_mutex_unlock(&st->mtx);
 	if (err != 0) {
 		log_debug("tunnel %s: %s -> %d", pr->tunnel_id, pr->uri, err);
-		return http_send_page(c, err, err == 504 ? "Gateway Timeout" :
+		ret = http_send_page(c, err, err == 504 ? "Gateway Timeout" :
 		    err == 502 ? "Bad Gateway" : "Error", text ? text : "");
+		pr->sent_status = err;
+		pr->local_bytes = http_last_sent();
+		return ret;
 	}
 	if (r == NULL)
 		return MHD_NO;
+	pr->sent_status = status;
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	metrics_request_done(status, util_now_ms() - pr->started_ms);
@@ -264,7 +274,7 @@ proxy_continue(struct MHD_Connection *c, struct preq *pr,
 		if (n > 0) {
 			(void)tbuf_put(&st->req, upload_data, n);
 			*upload_data_size -= n;
-			metrics_add(M_BYTES_IN, n);
+			metrics_bytes(st->stats, M_BYTES_IN, n);
 			loop_notify_locked(st);
 		}
 		/* A stopping loop fails the stream in loop_notify_locked. */

@@ -63,6 +63,7 @@ tunnel_new(const char *id, const char *owner)
 	util_strlcpy(t->id, id, sizeof(t->id));
 	util_strlcpy(t->owner, owner, sizeof(t->owner));
 	util_strlcpy(t->type, "http", sizeof(t->type));
+	t->stats = metrics_tunnel_new();
 	t->created_at = t->last_active = t->disconnected_at = util_wall_s();
 	return t;
 }
@@ -203,6 +204,7 @@ tunnel_free(struct tunnel *t)
 	tunnel_clear_access(t);
 	free(t->metadata);
 	explicit_bzero(t->token_hash, sizeof(t->token_hash));
+	metrics_tunnel_unref(t->stats);
 	free(t);
 }
 
@@ -440,17 +442,36 @@ int
 registry_session(const char *id, bool tcp, const struct sockaddr *sa,
     const char *authz, bool *strip_authz, struct session **sp)
 {
+	return registry_session_stats(id, tcp, sa, authz, strip_authz, sp,
+	    NULL);
+}
+
+/*
+ * The same, and when the tunnel exists (whatever the answer) a reference
+ * to its counters in *tsp, if given.
+ */
+int
+registry_session_stats(const char *id, bool tcp, const struct sockaddr *sa,
+    const char *authz, bool *strip_authz, struct session **sp,
+    struct tstats **tsp)
+{
 	struct tunnel	*t;
 	size_t		 i;
 	int		 r = 0;
 
 	*sp = NULL;
 	*strip_authz = false;
+	if (tsp != NULL)
+		*tsp = NULL;
 	registry_lock();
 	if ((t = registry_find_locked(id)) == NULL ||
 	    (t->tcp_port > 0) != tcp) {
 		registry_unlock();
 		return 404;
+	}
+	if (tsp != NULL) {
+		metrics_tunnel_ref(t->stats);
+		*tsp = t->stats;
 	}
 	if (t->nallow > 0) {
 		for (i = 0; sa != NULL && i < t->nallow; i++)

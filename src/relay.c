@@ -147,7 +147,7 @@ relay_io(struct stream *st, uint32_t events)
 		n = recv(st->fd, relay_rbuf, want, MSG_DONTWAIT);
 		if (n > 0) {
 			relay_input(s, st, relay_rbuf, (size_t)n);
-			metrics_add(M_BYTES_IN, (uint64_t)n);
+			metrics_bytes(st->stats, M_BYTES_IN, (uint64_t)n);
 			if ((size_t)n < want)
 				break;
 			continue;
@@ -205,7 +205,9 @@ relay_flush(struct session *s, struct stream *st)
 	want = tbuf_len(&st->body) > 0;
 	pthread_mutex_unlock(&st->mtx);
 	if (sent > 0) {
-		metrics_add(M_BYTES_OUT, sent);
+		metrics_bytes(st->stats, M_BYTES_OUT, sent);
+		atomic_fetch_add_explicit(&st->bytes_sent, sent,
+		    memory_order_relaxed);
 		st->raw_unacked += sent;
 		if (st->raw_unacked >= PROTO_DEFAULT_WINDOW / 4 || !want) {
 			session_send_window(s, st->id,

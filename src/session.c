@@ -605,8 +605,6 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 			break;
 		}
 		atomic_fetch_add(&tunneld_buffered, (long long)m.len);
-		if (!st->upgrade)
-			metrics_add(M_BYTES_IN, m.len);
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
 		if (st->raw)

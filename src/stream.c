@@ -61,6 +61,7 @@ stream_unref(struct stream *st)
 	tbuf_free(&st->req);
 	tbuf_free(&st->body);
 	free(st->raw_in);
+	metrics_stream_close(st->stats);
 	pthread_mutex_destroy(&st->mtx);
 	free(st);
 }
@@ -101,7 +102,9 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			loop_notify_locked(st);
 		if (tbuf_len(&st->body) == 0)
 			tbuf_shrink(&st->body);
-		metrics_add(M_BYTES_OUT, n);
+		metrics_bytes(st->stats, M_BYTES_OUT, n);
+		atomic_fetch_add_explicit(&st->bytes_sent, n,
+		    memory_order_relaxed);
 		ret = (ssize_t)n;
 	} else if (st->resp_end)
 		ret = MHD_CONTENT_READER_END_OF_STREAM;

@@ -39,7 +39,6 @@ atomic_llong		 tunneld_buffered;
 pthread_rwlock_t	 cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static char		*tunneld_base;
 
-static int	 tunneld_listen(const char *, int *);
 static void	 tunneld_mhd_log(void *, const char *, va_list)
 		    __attribute__((format(printf, 2, 0)));
 static void	 tunneld_write_port(int);
@@ -90,7 +89,8 @@ tunneld_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", buf);
 }
 
-static int
+/* Also for the metrics listener (metrics.c). */
+int
 tunneld_listen(const char *spec, int *portp)
 {
 	struct addrinfo		 hints, *res = NULL, *ai;
@@ -196,12 +196,13 @@ main(int argc, char **argv)
 	if (config_load(&cfg, argc, argv) != 0)
 		exit(1);
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_format((enum log_format)cfg.log_format);
 	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
 		log_warn("tls_cert/tls_key: TLS is not supported by this "
 		    "version yet; serving plain HTTP");
-	if (cfg.rate_limit > 0 || cfg.metrics_listen != NULL)
-		log_warn("rate_limit and metrics_listen are not "
-		    "supported by this version yet and are ignored");
+	if (cfg.rate_limit > 0)
+		log_warn("rate_limit is not supported by this version yet "
+		    "and is ignored");
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -249,6 +250,7 @@ main(int argc, char **argv)
 	    MHD_OPTION_END);
 	if (tunneld_mhd == NULL)
 		fatalx("cannot start the HTTP server on %s", cfg.listen);
+	metrics_listen_start();
 	tunneld_write_port(port);
 	log_info("tunneld %s listening on %s (port %d), %d threads, state in "
 	    "%s", PACKAGE_VERSION, cfg.listen, port, cfg.threads,
@@ -279,6 +281,7 @@ main(int argc, char **argv)
 	}
 	log_info("%s: shutting down", strsignal(sig));
 	tunneld_drain(lfd);
+	metrics_listen_stop();
 	registry_lock();
 	(void)state_save_locked();
 	registry_unlock();

@@ -38,6 +38,8 @@
 #define TUNNELD_MEM_CAP		(256LL * 1024 * 1024)	/* all buffered bodies */
 #define TUNNELD_POOL_MAX	16		/* agents (and tokens) per tunnel */
 #define TUNNELD_SESSION_MAX	16		/* tunnels per agent connection */
+#define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
+#define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -86,6 +88,7 @@ struct config {
 	char		*jwt_issuer;
 	char		*jwt_audience;
 	struct jwt_verifier *jwt;		/* NULL: no JWT accepted */
+	int		 log_format;		/* enum log_format */
 };
 
 /* A tunnel: what the registry and the state file hold. */
@@ -116,10 +119,12 @@ struct tunnel {
 	int		 tcp_port;		/* type tcp: its public port */
 	uint64_t	 requests;
 	struct tunnel	*next;			/* hash chain */
+	struct tstats	*stats;			/* its /metrics counters */
 };
 
 struct json_object;
 struct loop;
+struct tstats;
 
 /* What an epoll event's data.ptr points at: the first member of each. */
 enum evkind {
@@ -230,6 +235,8 @@ struct stream {
 	bool			 want_out;
 	uint64_t		 raw_unacked;	/* written, not yet credited */
 	bool			 tcp;		/* a TCP tunnel's connection */
+	struct tstats		*stats;		/* the tunnel's counters */
+	atomic_uint_fast64_t	 bytes_sent;	/* body bytes to the caller */
 };
 
 /* Per-request context of the MHD side. */
@@ -254,6 +261,14 @@ struct preq {
 	struct stream		*st;
 	uint64_t		 started_ms;
 	char			 tunnel_id[TUNNELD_ID_LEN];
+	/* a proxied request, for the access log (access.c) */
+	bool			 access;
+	int			 sent_status;	/* the status queued */
+	uint64_t		 local_bytes;	/* body of a page we sent */
+	char			*method;
+	char			 addr[64];	/* the caller's address */
+	char			 reqid[TUNNELD_REQID_LEN];
+	struct tstats		*stats;		/* the tunnel's counters */
 };
 
 /* tunneld.c */
@@ -264,6 +279,7 @@ extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
 extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys and cfg.trusted */
 const char	*tunneld_public_base(void);
+int		 tunneld_listen(const char *, int *);
 
 /* config.c */
 void		 config_defaults(struct config *);
@@ -306,6 +322,7 @@ void		 http_upgraded_socket(struct MHD_Connection *, MHD_socket);
 bool		 http_trusted(struct MHD_Connection *, char *, size_t,
 		    const struct sockaddr **);
 void		 preq_free(struct preq *);
+size_t		 http_last_sent(void);
 
 /* api.c */
 enum MHD_Result	 api_dispatch(struct MHD_Connection *, struct preq *,
@@ -398,6 +415,9 @@ void		 registry_kick(struct session *const *, int, const char *, int,
 		    const char *);
 int		 registry_attach(struct session *, const char *, const char *,
 		    char **);
+int		 registry_session_stats(const char *, bool,
+		    const struct sockaddr *, const char *, bool *,
+		    struct session **, struct tstats **);
 void		 registry_detach(struct session *);
 void		 registry_detach_one(struct session *, const char *);
 void		 registry_cleanup(void);
@@ -428,5 +448,19 @@ enum metric_counter {
 void		 metrics_add(enum metric_counter, uint64_t);
 void		 metrics_request_done(int, uint64_t);
 char		*metrics_render(void);
+struct tstats	*metrics_tunnel_new(void);
+void		 metrics_tunnel_ref(struct tstats *);
+void		 metrics_tunnel_unref(struct tstats *);
+void		 metrics_stream_open(struct tstats *);
+void		 metrics_stream_close(struct tstats *);
+void		 metrics_tunnel_done(struct tstats *, int, uint64_t);
+void		 metrics_bytes(struct tstats *, enum metric_counter, uint64_t);
+void		 metrics_listen_start(void);
+void		 metrics_listen_stop(void);
+
+/* access.c */
+void		 access_start(struct MHD_Connection *, struct preq *,
+		    const char *, const char *);
+void		 access_log(struct preq *);
 
 #endif

@@ -26,6 +26,7 @@ static void	 fuzz_rewrite(const char *, const char *, const char *,
 		    const char *);
 static void	 fuzz_split(const char *, size_t);
 static void	 fuzz_host(const char *, const char *, size_t);
+static void	 fuzz_reqid(const char *, size_t);
 
 static bool
 fuzz_tchar(int c)
@@ -129,6 +130,31 @@ fuzz_host(const char *host, const char *domain, size_t idlen)
 		abort();
 }
 
+/* The request id check against its definition; the log escape's bounds. */
+static void
+fuzz_reqid(const char *s, size_t outlen)
+{
+	char	out[512];
+	size_t	i, n = strlen(s);
+	bool	want = n >= 1 && n <= HTTPHDR_MAX_REQUEST_ID;
+
+	for (i = 0; i < n && want; i++)
+		want = (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    s[i] == '_' || s[i] == ':' || s[i] == '-';
+	if (httphdr_request_id_ok(s) != want)
+		abort();
+	outlen = 4 + outlen % (sizeof(out) - 4);
+	httphdr_log_escape(s, out, outlen);
+	n = strlen(out);
+	if (n >= outlen)
+		abort();
+	for (i = 0; i < n; i++)
+		if (out[i] <= 0x20 || out[i] >= 0x7f)
+			abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -163,6 +189,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_split(f[k], 64);
 		fuzz_host(f[k], f[4], idlen);
 		fuzz_host(f[k], "example.com", 64);
+		fuzz_reqid(f[k], idlen * 7 + k);
 	}
 	fuzz_rewrite(f[0], f[1], f[2], f[3]);
 	fuzz_rewrite(f[0], "/abc", f[2], f[3]);

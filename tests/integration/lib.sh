@@ -292,9 +292,10 @@ def is_chunked(hdrs):
     return any(k.lower() == "transfer-encoding" and "chunked" in v.lower()
                for k, v in hdrs)
 
-def fwd(name):
+def fwd(name):                  # set by the proxy (X-Request-Id: ops.sh)
     n = name.lower()
-    return n.startswith("x-forwarded-") or n in ("forwarded", "host")
+    return n.startswith("x-forwarded-") or n in ("forwarded", "host",
+                                                 "x-request-id")
 
 def load(path):
     with open(path) as f:
@@ -306,8 +307,8 @@ def main(cmd, args):
         for k in args[1].split("."):
             v = v[int(k)] if isinstance(v, list) else v[k]
         print(v if isinstance(v, str) else json.dumps(v))
-    elif cmd == "reqnorm":      # reqnorm FILE: an /echo answer, sans Host
-        d = load(args[0])       # and forwarding headers
+    elif cmd == "reqnorm":      # reqnorm FILE: an /echo answer, sans Host,
+        d = load(args[0])       # forwarding headers and X-Request-Id
         print("method: %s" % d["method"])
         print("path: %s" % d["path"])
         print("body: %d %s" % (d["body_len"], d["body_sha256"]))

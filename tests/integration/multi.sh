@@ -58,7 +58,7 @@ tcurl -o "$TMPD/b.json" "$SERVER_URL/api-$$/echo"
 is "the api tunnel reaches its service" \
     "$(ht reqhdr "$TMPD/b.json" Host)" "localhost:$PORT_B"
 check "request lines carry the tunnel's name" wait_for 5 grep -Eq \
-    '\] \[api\] GET /echo 200 [0-9]+ms$' "$RUN_LOG"
+    '\] \[api\] GET /echo 200 [0-9]+ms( id=[0-9a-f]+)?$' "$RUN_LOG"
 
 # Established TCP connections to tunneld's port (the client's side).
 conns()
