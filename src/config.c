@@ -58,8 +58,13 @@ static const struct optdef optdefs[] = {
 	{ "admin_key", OPT_ADMINKEY, 0, 0, 0, "KEY",
 	    "the admin key: sees and deletes every tunnel" },
 	{ "tls_cert", OPT_STR, O(tls_cert), 0, 0, "FILE",
-	    "TLS certificate (PEM; not supported yet)" },
-	{ "tls_key", OPT_STR, O(tls_key), 0, 0, "FILE", "TLS key (PEM; not supported yet)" },
+	    "serve HTTPS with this certificate chain (PEM)" },
+	{ "tls_key", OPT_STR, O(tls_key), 0, 0, "FILE",
+	    "the certificate's private key (PEM)" },
+	{ "tls_priority", OPT_STR, O(tls_priority), 0, 0, "STRING",
+	    "GnuTLS priority string (default NORMAL; TLS 1.2 at least)" },
+	{ "redirect_listen", OPT_STR, O(redirect_listen), 0, 0, "ADDR:PORT",
+	    "plain HTTP listener that redirects to https" },
 	{ "request_timeout", OPT_INT, O(request_timeout), 0, 86400, "SECONDS",
 	    "answer 504 when no response head comes in time (default 30)" },
 	{ "max_tunnels", OPT_INT, O(max_tunnels), 0, 10000000, "N",
@@ -694,7 +699,8 @@ config_ensure_key(struct config *c)
  * SIGHUP: read everything again; keys, limits, trusted proxies, the log
  * level and the log format take effect at once, tunnels stay up.  A config
  * that does not load is refused and the running one kept.  The listeners
- * (listen, metrics_listen) and state_dir need a restart.
+ * (listen, metrics_listen, redirect_listen) and state_dir need a restart;
+ * the TLS certificate and key are read again (tls.c).
  */
 void
 config_reload(int argc, char **argv)
@@ -747,5 +753,6 @@ config_reload(int argc, char **argv)
 	log_set_format((enum log_format)cfg.log_format);
 	log_info("reload: %zu keys, limits, log level and format applied",
 	    cfg.nkeys);
+	tls_reload(&n);
 	config_free(&n);
 }

@@ -62,8 +62,8 @@ http_request_base(struct MHD_Connection *c)
 		    strchr(fhost, '/') == NULL)
 			host = fhost;
 	}
-	xasprintf(&base, "%s://%s", proto != NULL &&
-	    strcasecmp(proto, "https") == 0 ? "https" : "http", host);
+	xasprintf(&base, "%s://%s", tls_enabled() || (proto != NULL &&
+	    strcasecmp(proto, "https") == 0) ? "https" : "http", host);
 	return base;
 }
 

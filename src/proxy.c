@@ -118,7 +118,8 @@ proxy_forwarding(struct MHD_Connection *c, struct proto_head *h,
 	proto_head_add(h, "X-Forwarded-For", xff);
 	free(xff);
 	if (!trusted || proto_head_get(h, "X-Forwarded-Proto") == NULL)
-		proto_head_add(h, "X-Forwarded-Proto", "http");
+		proto_head_add(h, "X-Forwarded-Proto",
+		    tls_enabled() ? "https" : "http");
 	host = http_header(c, "Host");
 	if ((!trusted || proto_head_get(h, "X-Forwarded-Host") == NULL) &&
 	    host != NULL && httphdr_valid_value(host, strlen(host)))

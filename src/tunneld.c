@@ -157,7 +157,9 @@ tunneld_drain(int listen_fd)
 	(void)notify_stopping();
 	log_info("draining: %d requests in flight",
 	    atomic_load(&tunneld_inflight));
-	if ((fd = MHD_quiesce_daemon(tunneld_mhd)) != MHD_INVALID_SOCKET)
+	if (tls_enabled())
+		tls_quiesce();
+	else if ((fd = MHD_quiesce_daemon(tunneld_mhd)) != MHD_INVALID_SOCKET)
 		close(fd);
 	deadline = util_now_ms() + (uint64_t)cfg.drain_timeout * 1000;
 	while (atomic_load(&tunneld_inflight) > 0 && util_now_ms() < deadline) {
@@ -171,6 +173,7 @@ tunneld_drain(int listen_fd)
 	loop_stop();		/* fails and resumes what is left */
 	MHD_stop_daemon(tunneld_mhd);
 	tunneld_mhd = NULL;
+	tls_stop();		/* closes the caller's side of each */
 	(void)listen_fd;
 }
 
@@ -183,6 +186,10 @@ main(int argc, char **argv)
 	char		 host[256];
 	int		 lfd, port = 0, sig, hp, i;
 	unsigned int	 flags, connlimit;
+	struct MHD_OptionItem listen_opt[] = {
+		{ MHD_OPTION_LISTEN_SOCKET, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL }
+	};
 	uint64_t	 last_clean, wd_ms;
 
 	log_init("tunneld", LOG_LEVEL_INFO);
@@ -197,9 +204,8 @@ main(int argc, char **argv)
 		exit(1);
 	log_set_level((enum log_level)cfg.log_level);
 	log_set_format((enum log_format)cfg.log_format);
-	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
-		log_warn("tls_cert/tls_key: TLS is not supported by this "
-		    "version yet; serving plain HTTP");
+	if (tls_init() != 0)
+		exit(1);
 	if (cfg.rate_limit > 0)
 		log_warn("rate_limit is not supported by this version yet "
 		    "and is ignored");
@@ -221,7 +227,8 @@ main(int argc, char **argv)
 		    strcmp(host, "::") == 0)
 			util_strlcpy(host, "localhost", sizeof(host));
 		xasprintf(&tunneld_base, strchr(host, ':') ?
-		    "http://[%s]:%d" : "http://%s:%d", host, port);
+		    "%s://[%s]:%d" : "%s://%s:%d", tls_enabled() ? "https" :
+		    "http", host, port);
 	}
 	registry_init();
 	if (state_load() != 0)
@@ -232,12 +239,21 @@ main(int argc, char **argv)
 		fatal("session loop");
 	tcp_restore();
 
+	/*
+	 * Under TLS, tls.c accepts, terminates TLS and hands MHD plain
+	 * connections (MHD_add_connection): MHD listens on nothing.
+	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 	    MHD_USE_ERROR_LOG;
+	if (tls_enabled()) {
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+		listen_opt[0].option = MHD_OPTION_END;
+	} else
+		listen_opt[0].value = lfd;
 	tunneld_mhd = MHD_start_daemon(flags, 0, NULL, NULL,
 	    http_handler, NULL,
-	    MHD_OPTION_LISTEN_SOCKET, lfd,
+	    MHD_OPTION_ARRAY, listen_opt,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
 	    cfg.threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, connlimit,
@@ -250,11 +266,14 @@ main(int argc, char **argv)
 	    MHD_OPTION_END);
 	if (tunneld_mhd == NULL)
 		fatalx("cannot start the HTTP server on %s", cfg.listen);
+	if (tls_enabled() && tls_start(lfd, cfg.threads) != 0)
+		fatal("tls: cannot start the TLS threads");
+	redirect_start(port);
 	metrics_listen_start();
 	tunneld_write_port(port);
-	log_info("tunneld %s listening on %s (port %d), %d threads, state in "
-	    "%s", PACKAGE_VERSION, cfg.listen, port, cfg.threads,
-	    cfg.state_dir);
+	log_info("tunneld %s listening on %s (port %d, %s), %d threads, state "
+	    "in %s", PACKAGE_VERSION, cfg.listen, port, tls_enabled() ?
+	    "https" : "http", cfg.threads, cfg.state_dir);
 	(void)notify_ready();
 	/* Wake at least once a second, and often enough for the watchdog. */
 	if ((wd_ms = notify_watchdog_ms()) > 0 && wd_ms < 1000) {
@@ -281,6 +300,7 @@ main(int argc, char **argv)
 	}
 	log_info("%s: shutting down", strsignal(sig));
 	tunneld_drain(lfd);
+	redirect_stop();
 	metrics_listen_stop();
 	registry_lock();
 	(void)state_save_locked();

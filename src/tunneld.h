@@ -62,6 +62,8 @@ struct config {
 	char		*api_key_file;
 	char		*tls_cert;
 	char		*tls_key;
+	char		*tls_priority;
+	char		*redirect_listen;
 	int		 request_timeout;
 	int		 max_tunnels;
 	int		 max_header_size;
@@ -368,6 +370,18 @@ void		 tcp_restore(void);
 void		 tcp_loop_ops(void);
 void		 tcp_accept(void *);
 void		 tcp_stop(void);
+
+/* tls.c */
+int		 tls_init(void);
+bool		 tls_enabled(void);
+int		 tls_start(int, int);
+void		 tls_quiesce(void);
+void		 tls_stop(void);
+void		 tls_reload(const struct config *);
+
+/* redirect.c */
+void		 redirect_start(int);
+void		 redirect_stop(void);
 
 /* relay.c */
 void		 relay_upgraded(void *, struct MHD_Connection *, void *,

@@ -577,7 +577,7 @@ start_client()
 		TUNNEL_ID=${TUNNEL_ID##*/}
 	fi
 	case $PUBLIC_URL in
-	http://*/) ;;
+	http://*/ | https://*/) ;;
 	*) bail "tunnel-client printed an odd Public URL: '$PUBLIC_URL'" ;;
 	esac
 }

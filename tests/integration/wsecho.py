@@ -25,6 +25,7 @@ import base64
 import hashlib
 import os
 import socket
+import ssl
 import socketserver
 import struct
 import sys
@@ -205,11 +206,17 @@ def serve(port, port_file):
 
 class Conn:
     def __init__(self, url, path_suffix=""):
-        assert url.startswith("ws://")
-        hostport, _, path = url[5:].partition("/")
+        tls = url.startswith("wss://")
+        assert tls or url.startswith("ws://")
+        hostport, _, path = url[6 if tls else 5:].partition("/")
         host, _, port = hostport.rpartition(":")
         self.sock = socket.create_connection((host, int(port)), timeout=120)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            # wss://: verified against the CA in $WSECHO_CAFILE
+            ctx = ssl.create_default_context(
+                cafile=os.environ.get("WSECHO_CAFILE"))
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=host)
         self.f = self.sock.makefile("rb")
         key = base64.b64encode(os.urandom(16))
         self.sock.sendall(b"GET /%s%s HTTP/1.1\r\nHost: %s\r\n"
