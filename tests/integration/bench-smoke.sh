@@ -48,4 +48,20 @@ check "bench/many-tunnels: the latency rows" \
     grep -q 'request median / p90 ms, 50 tunnels' "$TMPD/many.out"
 diag_file "$TMPD/many.out" 20
 
+# bench/tls --tiny: one 4 MiB transfer each way of carrying it.
+if command -v certtool >/dev/null 2>&1; then
+	python3 "$top_srcdir/bench/tls" --tiny >"$TMPD/tls.out" \
+	    2>"$TMPD/tls.err"
+	rc=$?
+	is "bench/tls --tiny exits 0" "$rc" 0
+	[ "$rc" = 0 ] || diag_file "$TMPD/tls.err" 30
+	for row in '4 MiB download MiB/s' 'WebSocket stream MiB/s' \
+	    '^targets: '; do
+		check "bench/tls: row '$row'" grep -q -- "$row" "$TMPD/tls.out"
+	done
+	diag_file "$TMPD/tls.out" 10
+else
+	skip "bench/tls --tiny" "certtool (gnutls-bin) is not installed"
+fi
+
 done_testing

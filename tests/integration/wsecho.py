@@ -7,10 +7,12 @@ Server (the local service of tests/integration/websocket.sh):
   binary message (fragments put together), answers pings with pongs and
   echoes a close frame's code and reason.  Every close it sees is logged to
   stdout as "close CODE".  A request for a path that starts with /reject
-  gets "403 Forbidden" and a small body instead of the upgrade.
+  gets "403 Forbidden" and a small body instead of the upgrade; one for
+  /stream?n=BYTES gets BYTES in 1 MiB binary messages, then a close.
 
 Client (the public caller):
-    wsecho.py --client ws://HOST:PORT/PATH TEST [ARG...]
+    wsecho.py --client ws[s]://HOST:PORT/PATH TEST [ARG...]
+  (wss:// verifies the server against the CA file in $WSECHO_CAFILE)
   TEST is one of
     text N          N text messages, echoed exact and in order
     binary BYTES    one binary message of BYTES random bytes
@@ -18,6 +20,7 @@ Client (the public caller):
     sessions N M    N sessions open at once, M messages each
     idle SECONDS    one message, SECONDS of silence, another message
     reject          expects a non-101 answer; prints status and body
+    stream BYTES    downloads PATH + stream?n=BYTES; prints the rate
   Prints one line with what it saw and exits 0 when all was as expected.
 """
 
@@ -174,6 +177,9 @@ class Handler(socketserver.StreamRequestHandler):
                          b"X-Seen-Host: %s\r\n\r\n" %
                          (accept_key(key), extra,
                           fields.get(b"host", b"")))
+            if path.startswith(b"/stream?n="):
+                # N bytes as 1 MiB binary frames, then a close: a download
+                return stream_out(sock, int(path[10:]))
             while True:
                 op, payload = read_message(self.rfile, sock, True)
                 if op == 0x8:
@@ -185,6 +191,15 @@ class Handler(socketserver.StreamRequestHandler):
                 send_frame(sock, op, payload, False)
         except (EOFError, ValueError, OSError) as e:
             print("session ended: %s" % e, flush=True)
+
+
+def stream_out(sock, n):
+    block = os.urandom(1 << 20)
+    while n > 0:
+        k = min(n, len(block))
+        send_frame(sock, 0x2, block[:k], False)
+        n -= k
+    send_frame(sock, 0x8, struct.pack("!H", 1000), False)
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -350,6 +365,25 @@ def t_idle(url, secs):
     return 0 if ok else 1
 
 
+def t_stream(url, n):
+    """Reads the /stream download of n bytes; prints the rate."""
+    c = Conn(url, "stream?n=%d" % n)
+    if c.status != 101:
+        print("stream: status %d" % c.status)
+        return 1
+    t0, got = time.time(), 0
+    while True:
+        fin, op, payload = read_frame(c.f, False)
+        if op == 0x8:
+            break
+        got += len(payload)
+    dt = max(time.time() - t0, 1e-6)
+    c.close()
+    print("stream: %d of %d bytes in %.3f s, %.1f MiB/s" %
+          (got, n, dt, got / dt / (1 << 20)))
+    return 0 if got == n else 1
+
+
 def t_reject(url):
     c = Conn(url, "reject")
     body = b""
@@ -365,7 +399,7 @@ def main(argv):
     if argv[:1] == ["--client"]:
         url, test, args = argv[1], argv[2], [int(a) for a in argv[3:]]
         fn = {"text": t_text, "binary": t_binary, "close": t_close,
-              "sessions": t_sessions, "idle": t_idle,
+              "sessions": t_sessions, "idle": t_idle, "stream": t_stream,
               "reject": t_reject}[test]
         return fn(url, *args)
     port, port_file = 0, None
