@@ -43,6 +43,7 @@
 #define TLS_RECORD		16384		/* largest TLS plaintext record */
 #define TLS_HANDSHAKE_MS	10000		/* slow handshakes are cut */
 #define TLS_MAX_THREADS		16
+#define TLS_PUMP_ROUNDS		64		/* then let the others run */
 #define TLS_MIN_VERSION		":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 
 struct tls_cred {
@@ -75,6 +76,8 @@ struct tls_conn {
 	bool			 send_pending;	/* GnuTLS holds a record */
 	bool			 recv_out;	/* GnuTLS reads, wants to write */
 	bool			 dead;		/* closed, freed after the batch */
+	bool			 hot;		/* more to do: on the hot list */
+	struct tls_conn		*hot_next;
 	uint8_t			*pend;		/* for MHD, after a short write */
 	size_t			 pend_off, pend_len;
 	uint64_t		 deadline_ms;	/* handshake */
@@ -90,6 +93,7 @@ struct tls_thread {
 	uint64_t		 last_emfile_log;
 	struct tls_conn		*conns;
 	struct tls_conn		*dead;		/* freed after each batch */
+	struct tls_conn		*hot;		/* stopped by TLS_PUMP_ROUNDS */
 	uint8_t			 buf[TLS_RECORD];
 };
 
@@ -344,14 +348,22 @@ tls_thread_main(void *arg)
 {
 	struct tls_thread	*t = arg;
 	struct epoll_event	 evs[64];
-	struct tls_conn		*c, *next;
+	struct tls_conn		*c, *next, *hot;
 	struct tls_end		*e;
 	uint64_t		 now, last_sweep = 0, junk;
 	int			 n, i;
 
 	while (!atomic_load(&tls_stopping)) {
-		n = epoll_wait(t->epfd, evs, 64, 1000);
+		n = epoll_wait(t->epfd, evs, 64, t->hot != NULL ? 0 : 1000);
 		now = util_now_ms();
+		/* Those cut short last round; a pump may put one back. */
+		hot = t->hot;
+		t->hot = NULL;
+		while ((c = hot) != NULL) {
+			hot = c->hot_next;
+			c->hot = false;
+			tls_pump(t, c);
+		}
 		if (atomic_load(&tls_quiet))
 			tls_listening(t, false);
 		else if (!t->listening && now >= t->resume_ms)
@@ -518,6 +530,7 @@ tls_pump(struct tls_thread *t, struct tls_conn *c)
 	ssize_t	n;
 	size_t	max;
 	bool	progress;
+	int	rounds = 0;
 
 	if (!c->ready) {
 		if (tls_handshake(c) != 0) {
@@ -595,7 +608,13 @@ tls_pump(struct tls_thread *t, struct tls_conn *c)
 			} else if (errno != EAGAIN && errno != EINTR)
 				goto fail;
 		}
-	} while (progress);
+	} while (progress && ++rounds < TLS_PUMP_ROUNDS);
+	if (progress && !c->hot) {
+		/* Not done, but others wait: again after this batch. */
+		c->hot = true;
+		c->hot_next = t->hot;
+		t->hot = c;
+	}
 	if (c->app_eof && !c->send_pending) {
 		(void)gnutls_bye(c->s, GNUTLS_SHUT_WR);
 		goto fail;
@@ -654,12 +673,20 @@ tls_interest(struct tls_thread *t, struct tls_conn *c)
 static void
 tls_conn_close(struct tls_thread *t, struct tls_conn *c)
 {
+	struct tls_conn	**pp;
+
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
 		t->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->hot) {
+		for (pp = &t->hot; *pp != c; pp = &(*pp)->hot_next)
+			;
+		*pp = c->hot_next;
+		c->hot = false;
+	}
 	close(c->fd);
 	close(c->app);
 	c->fd = c->app = -1;
