@@ -134,6 +134,10 @@ is "tunneld.service: ExecReload sends SIGHUP" "$(unit ExecReload)" \
     '/bin/kill -HUP $MAINPID'
 is "tunneld.service: WatchdogSec=30" "$(unit WatchdogSec)" 30
 is "tunneld.service: ExecStart is tunneld" "$(unit ExecStart)" "$sbin/tunneld -f"
+# The user unit runs the instance's [tunnel NAME] section: start %i.
+is "tunnel-client@.service: ExecStart runs start %i" \
+    "$(sed -n 's/^ExecStart=//p' "$TMPD/units/tunnel-client@.service")" \
+    "$bin/tunnel-client --config %h/.config/tunnel-client/config start %i"
 is "tunneld.service: the TLS key by LoadCredential" "$(unit LoadCredential)" \
     "tls.key:/etc/tunneld/tls.key"
 is "tunneld.service: CAP_NET_BIND_SERVICE only" \

@@ -148,6 +148,21 @@ is "main listener: the admin key, 200" "$HTTP_STATUS" 200
 check "main listener: the same per-tunnel series" \
     grep -q "^tunneld_tunnel_requests_total{$L,code=\"2xx\"} 3\$" "$TMPD/k3.body"
 
+# A request in flight is an open stream, until it is answered.
+tcurl -o "$TMPD/slow.body" "$PUBLIC_URL"'slow?ms=1500' 2>/dev/null &
+slow_pid=$!
+open_streams_is()
+{
+	fetch m "$MURL/metrics"
+	[ "$(metric "tunneld_tunnel_open_streams{$L}")" = "$1" ]
+}
+check "a request in flight: one open stream" wait_for $((5 * SLOW)) \
+    open_streams_is 1
+wait "$slow_pid" || true
+is "the slow request was answered" "$(cat "$TMPD/slow.body")" ok
+check "answered: no open stream again" wait_for $((5 * SLOW)) \
+    open_streams_is 0
+
 # --- the access log -------------------------------------------------------------
 line=$(grep 'access tunnel=' "$TLOG" | grep 'seed=a' | tail -n 1)
 like "access line: every field" "$line" \
