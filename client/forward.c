@@ -2,9 +2,9 @@
  * Requests to the local service: a thread running a libcurl multi loop.
  *
  * The lws thread creates a stream on OPEN and hands it over through the
- * inbox (client.mtx + curl_multi_wakeup); this thread makes the easy handle
- * and turns curl's callbacks into RESPONSE, DATA and END on the link's
- * queues.  Nothing holds a whole body: the request body waits in a buffer
+ * inbox (inbox.c: client.mtx + curl_multi_wakeup); this thread makes the
+ * easy handle and turns curl's callbacks into RESPONSE, DATA and END on
+ * the link's queues.  Nothing holds a whole body: the request body waits in a buffer
  * bounded by our window, the response body goes out as curl delivers it,
  * and the write callback pauses the transfer when the stream has no send
  * credit or the queues are over TC_OUTQ_MAX.  Only this thread calls curl
@@ -139,7 +139,7 @@ forward_start(void)
 void
 forward_stop(void)
 {
-	struct stream	*st, *next;
+	struct stream	*st, *next, *batch;
 	struct link	*l;
 	size_t		 i, j;
 
@@ -158,15 +158,11 @@ forward_stop(void)
 			}
 		}
 	}
-	st = client.inbox_head;
-	client.inbox_head = client.inbox_tail = NULL;
-	pthread_mutex_unlock(&client.mtx);
-	for (; st != NULL; st = next) {
-		next = st->inbox_next;
-		st->in_inbox = false;
+	batch = inbox_take_locked();
+	while ((st = inbox_next_locked(&batch)) != NULL)
 		if (!st->in_all)
 			forward_free(st);
-	}
+	pthread_mutex_unlock(&client.mtx);
 	for (st = client.all; st != NULL; st = next) {
 		next = st->all_next;
 		if (st->easy != NULL)
@@ -264,21 +260,7 @@ forward_table_remove_locked(struct stream *st)
 	}
 	st->in_table = false;
 	st->tab_next = NULL;
-	forward_inbox_locked(st);
-}
-
-void
-forward_inbox_locked(struct stream *st)
-{
-	if (st->in_inbox)
-		return;
-	st->in_inbox = true;
-	st->inbox_next = NULL;
-	if (client.inbox_tail != NULL)
-		client.inbox_tail->inbox_next = st;
-	else
-		client.inbox_head = st;
-	client.inbox_tail = st;
+	inbox_add_locked(st);
 }
 
 /* RESET the stream (once) and forget it. */
@@ -300,7 +282,7 @@ forward_send_reset_locked(struct stream *st, uint32_t code, const char *why)
 	st->reset = true;
 	st->local_done = true;
 	forward_table_remove_locked(st);
-	forward_inbox_locked(st);
+	inbox_add_locked(st);
 }
 
 void
@@ -323,23 +305,29 @@ forward_send_window_locked(struct stream *st, uint32_t n)
 
 /* --- the curl thread ------------------------------------------------- */
 
+/*
+ * The streams queued so far, one at a time: news for one of them while
+ * the batch is worked off is seen in its turn or, once it has had its
+ * turn, in the next batch (inbox.c).
+ */
 static void
 forward_drain(void)
 {
-	struct stream	*st, *next, *list;
+	struct stream	*st, *next, *batch;
 	bool		 kick;
 
 	pthread_mutex_lock(&client.mtx);
-	list = client.inbox_head;
-	client.inbox_head = client.inbox_tail = NULL;
-	for (st = list; st != NULL; st = st->inbox_next)
-		st->in_inbox = false;
+	batch = inbox_take_locked();
 	kick = client.kick_all;
 	client.kick_all = false;
 	pthread_mutex_unlock(&client.mtx);
 
-	for (st = list; st != NULL; st = next) {
-		next = st->inbox_next;
+	for (;;) {
+		pthread_mutex_lock(&client.mtx);
+		st = inbox_next_locked(&batch);
+		pthread_mutex_unlock(&client.mtx);
+		if (st == NULL)
+			break;
 		forward_process(st);
 	}
 	if (!kick)

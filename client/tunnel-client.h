@@ -250,13 +250,17 @@ void		 ws_queue_locked(struct link *, bool, struct omsg *);
 struct omsg	*ws_msg_new(size_t, bool);
 void		 ws_queue_free_locked(struct link *);
 
+/* inbox.c */
+void		 inbox_add_locked(struct stream *);
+struct stream	*inbox_take_locked(void);
+struct stream	*inbox_next_locked(struct stream **);
+
 /* forward.c */
 int		 forward_start(void);
 void		 forward_stop(void);
 void		 forward_wake(void);
 struct stream	*forward_stream_new(struct link *, uint32_t,
 		    struct proto_head *);
-void		 forward_inbox_locked(struct stream *);
 struct stream	*forward_lookup_locked(struct link *, uint32_t);
 void		 forward_table_add_locked(struct stream *);
 void		 forward_table_remove_locked(struct stream *);

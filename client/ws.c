@@ -860,7 +860,7 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 	pthread_mutex_lock(&client.mtx);
 	st->credit = l->peer_window;
 	forward_table_add_locked(st);
-	forward_inbox_locked(st);
+	inbox_add_locked(st);
 	pthread_mutex_unlock(&client.mtx);
 	*wake = true;
 	return 0;
@@ -897,7 +897,7 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 			break;
 		}
 		if (st->read_paused) {
-			forward_inbox_locked(st);
+			inbox_add_locked(st);
 			*wake = true;
 		}
 		break;
@@ -906,7 +906,7 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 		if (st->local_done)
 			forward_table_remove_locked(st);
 		else if (st->read_paused)
-			forward_inbox_locked(st);
+			inbox_add_locked(st);
 		*wake = true;
 		break;
 	case PROTO_RESET:
@@ -925,7 +925,7 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 			break;
 		}
 		if (st->write_paused) {
-			forward_inbox_locked(st);
+			inbox_add_locked(st);
 			*wake = true;
 		}
 		break;

@@ -1345,6 +1345,9 @@ loop_tick(uint64_t now)
 				snext = st->tab_next;
 				if (st->deadline_ms == 0 || now < st->deadline_ms)
 					continue;
+				log_debug("tunnel %s: stream %u: no response "
+				    "in %d s", st->tunnel_id, st->id,
+				    cfg.request_timeout);
 				session_send_reset(s, st->id,
 				    PROTO_RESET_TIMEOUT, "no response in time");
 				session_stream_fail(st, 504, "The local service "

@@ -50,6 +50,7 @@ static struct tcpop	*tcp_ops, **tcp_ops_tail = &tcp_ops;
 static struct tcplisten	*tcp_listeners;		/* loop only */
 
 static int	 tcp_bind(int);
+static int	 tcp_peer_port(const struct sockaddr_storage *);
 static void	 tcp_queue(int, int, const char *);
 static int	 tcp_restore_one(struct tunnel *, void *);
 static void	 tcp_restore_cb(struct tunnel *, void *);
@@ -98,6 +99,16 @@ tcp_bind(int port)
 		return -1;
 	}
 	return fd;
+}
+
+/* The caller's port, for the log (a test finds its connection by it). */
+static int
+tcp_peer_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)
+		    ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
 }
 
 static void
@@ -318,8 +329,8 @@ tcp_accept(void *arg)
 		st->upgrade = true;		/* no response timeout after */
 		st->tcp = true;
 		st->fd = fd;
-		log_debug("tunnel %s: TCP connection from %s", l->tunnel_id,
-		    peer);
+		log_debug("tunnel %s: stream %u: TCP connection from %s port "
+		    "%d", l->tunnel_id, st->id, peer, tcp_peer_port(&ss));
 		session_stream_raw(s, st);
 		if (!s->dead)
 			session_output(s);

@@ -77,12 +77,16 @@ def connect(addr):
     return s
 
 
-def echo_once(addr, size, result, idx):
+def echo_once(addr, size, result, idx, where=None):
+    t0 = time.time()
     try:
         s = connect(addr)
+        if where is not None:
+            where[idx] = s.getsockname()[1]
         sent = hashlib.sha256()
         got = hashlib.sha256()
         nread = [0]
+        first = [None]
         err = []
 
         def reader():
@@ -91,6 +95,8 @@ def echo_once(addr, size, result, idx):
                     b = s.recv(CHUNK)
                     if not b:
                         return
+                    if nread[0] == 0:
+                        first[0] = time.time() - t0
                     got.update(b)
                     nread[0] += len(b)
             except OSError as e:
@@ -116,13 +122,19 @@ def echo_once(addr, size, result, idx):
         if t.is_alive():
             result[idx] = "timeout after %d of %d bytes" % (nread[0], size)
         elif err:
-            result[idx] = "read error: " + err[0]
+            result[idx] = "read error: %s after %d of %d bytes" % (
+                err[0], nread[0], size)
         elif nread[0] != size or got.digest() != sent.digest():
             result[idx] = "mismatch: %d of %d bytes back" % (nread[0], size)
         else:
             result[idx] = "ok"
     except OSError as e:
         result[idx] = "error: %s" % e
+    if where is not None and result[idx] != "ok":
+        when = "%.1f s" % (time.time() - t0)
+        if first[0] is not None:
+            when += ", first byte back after %.1f s" % first[0]
+        result[idx] += " (%s)" % when
 
 
 def client(addr, test, args):
@@ -140,15 +152,25 @@ def client(addr, test, args):
     if test == "parallel":
         n, size = int(args[0]), int(args[1])
         res = [None] * n
-        ts = [threading.Thread(target=echo_once, args=(addr, size, res, i))
+        ports = [None] * n
+        ts = [threading.Thread(target=echo_once,
+                               args=(addr, size, res, i, ports))
               for i in range(n)]
         for t in ts:
             t.start()
         for t in ts:
             t.join(180)
-        bad = [r for r in res if r != "ok"]
+        bad = [i for i in range(n) if res[i] != "ok"]
         if bad:
-            print("parallel: %d of %d failed: %s" % (len(bad), n, bad[0]))
+            # One line per failed connection, by its local port (the
+            # server logs it), then the summary line.
+            kinds = {}
+            for i in bad:
+                print("failed: port %s: %s" % (ports[i], res[i]))
+                k = str(res[i]).split(" (")[0]
+                kinds[k] = kinds.get(k, 0) + 1
+            print("parallel: %d of %d failed: %s" % (len(bad), n, "; ".join(
+                "%d x %s" % (c, k) for k, c in sorted(kinds.items()))))
             return 1
         print("parallel: %d connections, %d bytes each, all exact" %
               (n, size))
