@@ -379,6 +379,16 @@ alive()
 	kill -0 "$1" 2>/dev/null
 }
 
+# free_port: a port of 127.0.0.1 that nothing listens on just now, for a
+# server that cannot be told port 0 (sshd, postgres).
+free_port()
+{
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 # --- processes ------------------------------------------------------------
 
 # _spawn KIND LOG command [args...]: start in the background (under

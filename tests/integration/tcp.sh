@@ -156,8 +156,10 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null 2>&1 &&
 	ssh-keygen -q -t ed25519 -N '' -f "$TMPD/ssh/host" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$TMPD/ssh/user" </dev/null
 	cp "$TMPD/ssh/user.pub" "$TMPD/ssh/authorized_keys"
-	SSH_PORT=$((LO + 1000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 500))
-	cat >"$TMPD/ssh/sshd_config" <<EOF
+	# A free port, tried again should another process take it first.
+	for _try in 1 2 3; do
+		SSH_PORT=$(free_port)
+		cat >"$TMPD/ssh/sshd_config" <<EOF
 Port $SSH_PORT
 ListenAddress 127.0.0.1
 HostKey $TMPD/ssh/host
@@ -169,10 +171,15 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 EOF
-	_spawn localsvc "$TMPD/sshd.log" "$SSHD" -D -e -f "$TMPD/ssh/sshd_config"
-	SSHD_PID=$_pid
-	wait_for 10 grep -q 'Server listening' "$TMPD/sshd.log" ||
-	    diag_file "$TMPD/sshd.log"
+		_spawn localsvc "$TMPD/sshd.log" "$SSHD" -D -e \
+		    -f "$TMPD/ssh/sshd_config"
+		SSHD_PID=$_pid
+		wait_for 10 sh -c "grep -q 'Server listening' '$TMPD/sshd.log' ||
+		    ! kill -0 $SSHD_PID 2>/dev/null" || true
+		grep -q 'Server listening' "$TMPD/sshd.log" && break
+		diag_file "$TMPD/sshd.log"
+		stop_pid "$SSHD_PID"
+	done
 	tcp_client ssh --tcp "$SSH_PORT" --new
 	SSH_PUB=${TCP_ADDR##*:}
 	ssh -p "$SSH_PUB" -i "$TMPD/ssh/user" -o BatchMode=yes \
@@ -201,16 +208,24 @@ if [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] &&
 	mkdir -p "$PGDIR"
 	chown postgres "$PGDIR"
 	chmod 700 "$PGDIR"
-	PG_PORT=$((LO + 1500 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 400))
 	runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -A trust \
 	    -U postgres >"$TMPD/initdb.log" 2>&1 ||
 	    diag_file "$TMPD/initdb.log"
-	_spawn localsvc "$TMPD/postgres.log" runuser -u postgres -- \
-	    "$PGBIN/postgres" -D "$PGDIR/data" -k "$PGDIR" -p "$PG_PORT" \
-	    -c listen_addresses=127.0.0.1
-	PG_PID=$_pid
-	wait_for 20 grep -q 'ready to accept connections' "$TMPD/postgres.log" ||
-	    diag_file "$TMPD/postgres.log"
+	# A free port, tried again should another process take it first.
+	for _try in 1 2 3; do
+		PG_PORT=$(free_port)
+		_spawn localsvc "$TMPD/postgres.$_try.log" runuser -u postgres \
+		    -- "$PGBIN/postgres" -D "$PGDIR/data" -k "$PGDIR" \
+		    -p "$PG_PORT" -c listen_addresses=127.0.0.1
+		PG_PID=$_pid
+		wait_for 20 sh -c "grep -q 'ready to accept connections' \
+		    '$TMPD/postgres.$_try.log' || ! kill -0 $PG_PID 2>/dev/null" ||
+		    true
+		grep -q 'ready to accept connections' \
+		    "$TMPD/postgres.$_try.log" && break
+		diag_file "$TMPD/postgres.$_try.log"
+		stop_pid "$PG_PID"
+	done
 	tcp_client psql --tcp "$PG_PORT" --new
 	PG_PUB=${TCP_ADDR##*:}
 	PGCONNECT_TIMEOUT=20 psql -h 127.0.0.1 -p "$PG_PUB" -U postgres -At \
