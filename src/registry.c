@@ -205,6 +205,7 @@ tunnel_free(struct tunnel *t)
 	free(t->metadata);
 	explicit_bzero(t->token_hash, sizeof(t->token_hash));
 	metrics_tunnel_unref(t->stats);
+	free(t->uptime);
 	free(t);
 }
 
