@@ -35,6 +35,9 @@
 #define DASH_BAR_SLOTS		(UPTIME_FINE / DASH_BARS)
 #define DASH_DAYS		30
 #define DASH_DAY_SLOTS		UPTIME_FINE
+#define DASH_NO_COOKIE		"The key was right, but the browser did not " \
+				"keep the session cookie: it is Secure, so " \
+				"use the https address."
 #define DASH_CSP		"default-src 'none'; script-src 'nonce-%s'; " \
 				"style-src 'nonce-%s'; connect-src 'self'; " \
 				"img-src 'self' data:; form-action 'self'; " \
@@ -59,7 +62,7 @@ static enum MHD_Result dashboard_error(struct MHD_Connection *, int,
 static enum MHD_Result dashboard_page(struct MHD_Connection *, int,
 		    const char *, const char *, const char *, const char *);
 static char	*dashboard_fill(const char *const [][2]);
-static char	*dashboard_cookie(struct MHD_Connection *, const char *, bool);
+static char	*dashboard_cookie(const char *, bool);
 static enum MHD_Result dashboard_login(struct MHD_Connection *, struct preq *);
 static enum MHD_Result dashboard_logout(struct MHD_Connection *,
 		    const char *);
@@ -156,8 +159,9 @@ dashboard_send(struct MHD_Connection *c, int status, const char *type,
 		    csp);
 	if (cookie != NULL)
 		(void)MHD_add_response_header(r, "Set-Cookie", cookie);
-	if (status == 303)
-		(void)MHD_add_response_header(r, "Location", "/dashboard");
+	if (status == 303)	/* ?login=1: tells a cookie refused, below */
+		(void)MHD_add_response_header(r, "Location",
+		    "/dashboard?login=1");
 	if (status == 429)
 		(void)MHD_add_response_header(r, "Retry-After", "60");
 	ret = MHD_queue_response(c, (unsigned int)status, r);
@@ -205,8 +209,10 @@ dashboard_fill(const char *const vars[][2])
 	while ((at = strchr(p, '@')) != NULL) {
 		fwrite(p, 1, (size_t)(at - p), f);
 		p = at + 1;
-		if ((end = strchr(p, '@')) == NULL)
+		if ((end = strchr(p, '@')) == NULL) {
+			fputc('@', f);		/* a lone one: keep it */
 			break;
+		}
 		n = (size_t)(end - p);
 		for (i = 0; vars[i][0] != NULL; i++)
 			if (strlen(vars[i][0]) == n &&
@@ -249,7 +255,7 @@ dashboard_page(struct MHD_Connection *c, int status, const char *view,
 
 /* The Set-Cookie value for a session (value NULL: the cookie's end). */
 static char *
-dashboard_cookie(struct MHD_Connection *c, const char *value, bool secure)
+dashboard_cookie(const char *value, bool secure)
 {
 	char	*s;
 
@@ -292,7 +298,7 @@ dashboard_login(struct MHD_Connection *c, struct preq *pr)
 		    "That key is not the admin key.", NULL);
 	}
 	websess_new(k->hash, now, cookie, sizeof(cookie), csrf, sizeof(csrf));
-	set = dashboard_cookie(c, cookie, dashboard_https(c));
+	set = dashboard_cookie(cookie, dashboard_https(c));
 	log_info("dashboard: %s logged in from %s", k->name, addr);
 	ret = dashboard_send(c, 303, "text/plain; charset=utf-8",
 	    "Logged in.\n", set, NULL);
@@ -309,7 +315,7 @@ dashboard_logout(struct MHD_Connection *c, const char *cookie)
 	enum MHD_Result		 ret;
 
 	websess_end(cookie);
-	set = dashboard_cookie(c, NULL, dashboard_https(c));
+	set = dashboard_cookie(NULL, dashboard_https(c));
 	json_object_object_add(o, "logged_out", json_object_new_boolean(1));
 	ret = dashboard_send(c, 200, "application/json",
 	    json_object_to_json_string(o), set, NULL);
@@ -528,7 +534,9 @@ dashboard_dispatch(struct MHD_Connection *c, struct preq *pr, const char *url,
 		if (!get)
 			ret = dashboard_error(c, 405, "method not allowed");
 		else if (!in)
-			ret = dashboard_page(c, 200, "login", "", "", NULL);
+			ret = dashboard_page(c, 200, "login", "",
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+			    "login") == NULL ? "" : DASH_NO_COOKIE, NULL);
 		else
 			ret = dashboard_page(c, 200, "main", ws.csrf, "", NULL);
 		goto out;

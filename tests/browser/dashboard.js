@@ -69,9 +69,10 @@ async function main() {
 		await check("a wrong key: the form says so", async () =>
 		    /not the admin key/.test(await page.textContent("#loginmsg")));
 
+		await page.screenshot({ path: shot.replace(/\.png$/, "-login.png") });
 		errors.length = 0;	/* the 401 of the wrong key is expected */
 		await page.fill("#login input[name=key]", adminKey);
-		await Promise.all([page.waitForURL(/\/dashboard$/),
+		await Promise.all([page.waitForURL(/\/dashboard\?login=1$/),
 		    page.click("#login button[type=submit]")]);
 		const row = page.locator(`tr[data-tunnel="${tunnelId}"]`);
 		await row.waitFor();
@@ -134,6 +135,8 @@ async function main() {
 		await page.locator("#login input[name=key]").waitFor();
 		await check("log out: the login form again", async () =>
 		    page.locator("#login input[name=key]").isVisible());
+		await check("... with no message", async () =>
+		    (await page.textContent("#loginmsg")) === "");
 		await check("no errors in the console (CSP included)", async () => {
 			if (errors.length > 0)
 				throw new Error(errors.join("; "));

@@ -2,7 +2,8 @@
 # The dashboard in a real browser: headless Chromium (Debian's chromium)
 # driven by playwright-core logs in, finds the tunnel a client made with
 # its uptime bar, deletes another, and takes a screenshot (kept as
-# $TUNNEL_DASHBOARD_SHOT, default /tmp/dashboard-shot.png).  Skips where
+# $TUNNEL_DASHBOARD_SHOT, default /tmp/dashboard-shot.png, and the login
+# form beside it as ...-login.png).  Skips where
 # node, chromium or playwright-core is missing; tools/install-deps
 # installs them.
 #
@@ -49,6 +50,8 @@ is "the browser run exits 0" "$rc" 0
 [ "$rc" = 0 ] || diag_file "$TMPD/browser.err" 30
 if [ -s "$TMPD/shot.png" ] && cp "$TMPD/shot.png" "$SHOT" 2>/dev/null; then
 	diag "screenshot: $SHOT"
+	cp "$TMPD/shot-login.png" "${SHOT%.png}-login.png" 2>/dev/null &&
+	    diag "the login form: ${SHOT%.png}-login.png"
 fi
 fetch g -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels/to-delete"
 is "the tunnel deleted in the browser is gone" "$HTTP_STATUS" 404

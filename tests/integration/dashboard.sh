@@ -80,7 +80,8 @@ check "failed logins are logged with the address" \
 
 login l4 "$ADMIN_KEY"
 is "the admin key: 303" "$HTTP_STATUS" 303
-is "... to the dashboard" "$(ht resphdr "$TMPD/l4.hdr" Location)" /dashboard
+is "... to the dashboard" "$(ht resphdr "$TMPD/l4.hdr" Location)" \
+    '/dashboard?login=1'
 like "... a session cookie" "$COOKIE" '^tunneld_session=[A-Za-z0-9]{43}$'
 like "... HttpOnly" "$SETCOOKIE" '; HttpOnly(;|$)'
 like "... SameSite=Strict" "$SETCOOKIE" '; SameSite=Strict(;|$)'
@@ -105,6 +106,9 @@ like "... with a CSRF token" "$CSRF" '^[A-Za-z0-9]{32}$'
 fetch p2 -H "Cookie: tunneld_session=$(_rand)$(_rand)" "$SERVER_URL$D"
 like "a made-up cookie: the login form" "$(cat "$TMPD/p2.body")" \
     'class="view-login"'
+fetch p3 "$SERVER_URL$D?login=1"
+like "back from a login without the cookie: the form says why" \
+    "$(cat "$TMPD/p3.body")" 'did not keep the session cookie'
 
 # --- the tunnel list ------------------------------------------------------------
 fetch a1 -H "Cookie: $COOKIE" "$SERVER_URL$D/api/tunnels"
