@@ -562,18 +562,12 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		return api_send(c, 200, o);
 	}
 	if (strcmp(method, "DELETE") == 0 && *verb == '\0') {
-		n = tunnel_take_sessions(t, ss);
-		tcp_close(t->id, t->tcp_port);
-		registry_remove_locked(t);
-		(void)state_save_locked();
 		registry_unlock();
-		registry_kick(ss, n, t->id, PROTO_GOAWAY_DELETED,
-		    "tunnel deleted");
-		log_info("tunnel %s: deleted by key %s", t->id, k->name);
+		if (registry_delete(id, k->admin ? NULL : k->name) != 0)
+			return http_send_json_error(c, 404, "no such tunnel");
+		log_info("tunnel %s: deleted by key %s", id, k->name);
 		o = json_object_new_object();
-		json_object_object_add(o, "deleted",
-		    json_object_new_string(t->id));
-		tunnel_free(t);
+		json_object_object_add(o, "deleted", json_object_new_string(id));
 		return api_send(c, 200, o);
 	}
 	if (strcmp(method, "POST") == 0 && strcmp(verb, "rotate") == 0) {

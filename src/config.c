@@ -112,6 +112,8 @@ static const struct optdef optdefs[] = {
 	    "a JWT's aud claim must hold this" },
 	{ "log_format", OPT_LOGFORMAT, O(log_format), 0, 0, "FORMAT",
 	    "text or json, one object a line (default text)" },
+	{ "uptime_interval", OPT_INT, O(uptime_interval), 1, UPTIME_MAX_INTERVAL,
+	    "SECONDS", "sample each tunnel's uptime this often (default 60)" },
 	{ NULL, 0, 0, 0, 0, NULL, NULL }
 };
 #undef O
@@ -155,6 +157,7 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->threads = n > 0 ? (int)n : 2;
 	c->drain_timeout = 10;
+	c->uptime_interval = 60;
 }
 
 void
@@ -718,8 +721,10 @@ config_reload(int argc, char **argv)
 		return;
 	}
 	if (strcmp(n.listen, cfg.listen) != 0 ||
-	    strcmp(n.state_dir, cfg.state_dir) != 0)
-		log_warn("reload: listen and state_dir change only on restart");
+	    strcmp(n.state_dir, cfg.state_dir) != 0 ||
+	    n.uptime_interval != cfg.uptime_interval)
+		log_warn("reload: listen, state_dir and uptime_interval change "
+		    "only on restart");
 	if ((n.metrics_listen == NULL) != (cfg.metrics_listen == NULL) ||
 	    (n.metrics_listen != NULL &&
 	    strcmp(n.metrics_listen, cfg.metrics_listen) != 0))

@@ -351,6 +351,9 @@ http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
 		return http_send_json_error(c, 413, "request body too large");
 	if (strcmp(url, "/") == 0)
 		return http_root(c);
+	if (strncmp(url, "/dashboard", 10) == 0 &&
+	    (url[10] == '\0' || url[10] == '/'))
+		return dashboard_dispatch(c, pr, url, method);
 	return api_dispatch(c, pr, url, method);
 }
 

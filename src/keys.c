@@ -48,6 +48,24 @@ keys_check(const char *key)
 	return found;
 }
 
+/*
+ * Is hash still the SHA-256 of a configured admin key?  A dashboard login
+ * ends when a reload takes its key away.  Every key is compared.
+ */
+bool
+keys_admin_hash(const char *hash)
+{
+	size_t	i;
+	bool	found = false;
+
+	pthread_rwlock_rdlock(&cfg_lock);
+	for (i = 0; i < cfg.nkeys; i++)
+		found |= cfg.keys[i].admin &&
+		    util_ct_eq(hash, cfg.keys[i].hash, UTIL_SHA256_HEX);
+	pthread_rwlock_unlock(&cfg_lock);
+	return found;
+}
+
 /* A JWT when they are configured: "jwt:SUB", never admin. */
 static const struct apikey *
 keys_jwt(const char *tok)

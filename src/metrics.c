@@ -426,6 +426,22 @@ metrics_listen_stop(void)
 	metrics_mhd = NULL;
 }
 
+/* The counters of a tunnel, for the dashboard; zeros for NULL. */
+void
+metrics_tunnel_counts(struct tstats *ts, struct tcounts *tc)
+{
+	int	i;
+
+	memset(tc, 0, sizeof(*tc));
+	if (ts == NULL)
+		return;
+	for (i = 0; i < 5; i++)
+		tc->req[i] = atomic_load(&ts->req[i]);
+	tc->bytes_in = atomic_load(&ts->bytes_in);
+	tc->bytes_out = atomic_load(&ts->bytes_out);
+	tc->open = atomic_load(&ts->open);
+}
+
 /* A stream of the tunnel starts (with its own reference) or ends. */
 void
 metrics_stream_open(struct tstats *ts)

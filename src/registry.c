@@ -205,6 +205,7 @@ tunnel_free(struct tunnel *t)
 	free(t->metadata);
 	explicit_bzero(t->token_hash, sizeof(t->token_hash));
 	metrics_tunnel_unref(t->stats);
+	free(t->uptime);
 	free(t);
 }
 
@@ -637,6 +638,61 @@ registry_detach_one(struct session *s, const char *id)
 	registry_unlock();
 	if (was)
 		session_unref(s);
+}
+
+/*
+ * Delete tunnel id (owner NULL: whoever owns it; else only the owner's):
+ * its agents are told, its TCP port closed, the state saved.
+ * TUN_ENOENT: no such tunnel, or another's.
+ */
+int
+registry_delete(const char *id, const char *owner)
+{
+	struct tunnel	*t;
+	struct session	*ss[TUNNELD_POOL_MAX];
+	int		 n;
+
+	registry_lock();
+	if ((t = registry_find_locked(id)) == NULL ||
+	    (owner != NULL && strcmp(t->owner, owner) != 0)) {
+		registry_unlock();
+		return TUN_ENOENT;
+	}
+	n = tunnel_take_sessions(t, ss);
+	tcp_close(t->id, t->tcp_port);
+	registry_remove_locked(t);
+	(void)state_save_locked();
+	registry_unlock();
+	registry_kick(ss, n, t->id, PROTO_GOAWAY_DELETED, "tunnel deleted");
+	tunnel_free(t);
+	return 0;
+}
+
+/*
+ * A new token for tunnel id (owner as for registry_delete), into token
+ * (len bytes), the only one: the old ones stop working and the agents
+ * holding them are dropped.
+ */
+int
+registry_rotate(const char *id, const char *owner, char *token, size_t len)
+{
+	struct tunnel	*t;
+	struct session	*ss[TUNNELD_POOL_MAX];
+	int		 n;
+
+	registry_lock();
+	if ((t = registry_find_locked(id)) == NULL ||
+	    (owner != NULL && strcmp(t->owner, owner) != 0)) {
+		registry_unlock();
+		return TUN_ENOENT;
+	}
+	util_random_token(token, len);
+	tunnel_set_token(t, token, false);
+	n = tunnel_take_sessions(t, ss);
+	(void)state_save_locked();
+	registry_unlock();
+	registry_kick(ss, n, id, PROTO_GOAWAY_ROTATED, "token rotated");
+	return 0;
 }
 
 struct cleanup_arg {

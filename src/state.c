@@ -25,7 +25,6 @@
 #define STATE_MAX	(64 * 1024 * 1024)
 
 static void	 state_add_json(struct tunnel *, void *);
-static int	 state_write(const char *, const char *);
 static struct tunnel *state_tunnel(struct json_object *);
 
 static void
@@ -73,13 +72,18 @@ state_add_json(struct tunnel *t, void *arg)
 	json_object_array_add(arr, o);
 }
 
-static int
-state_write(const char *path, const char *text)
+/*
+ * Replace path with len bytes atomically: a temporary file, fsync, rename,
+ * fsync of the directory.  Also for history.c's uptime file.
+ */
+int
+state_write(const char *path, const void *data, size_t len)
 {
-	char	*tmp, *dir, *slash;
-	int	 fd, dfd, r = TUN_EIO;
-	size_t	 len = strlen(text), off = 0;
-	ssize_t	 n;
+	const char	*text = data;
+	char		*tmp, *dir, *slash;
+	int		 fd, dfd, r = TUN_EIO;
+	size_t		 off = 0;
+	ssize_t		 n;
 
 	xasprintf(&tmp, "%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600))
@@ -129,6 +133,7 @@ int
 state_save_locked(void)
 {
 	struct json_object	*root, *arr;
+	const char		*text;
 	char			*path;
 	int			 r;
 
@@ -140,8 +145,9 @@ state_save_locked(void)
 	registry_foreach_locked(state_add_json, arr);
 	json_object_object_add(root, "tunnels", arr);
 	xasprintf(&path, "%s/%s", cfg.state_dir, STATE_FILE);
-	r = state_write(path, json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	text = json_object_to_json_string_ext(root,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = state_write(path, text, strlen(text));
 	free(path);
 	json_object_put(root);
 	return r;

@@ -231,7 +231,7 @@ main(int argc, char **argv)
 		    "http", host, port);
 	}
 	registry_init();
-	if (state_load() != 0)
+	if (state_load() != 0 || history_load() != 0)
 		exit(1);
 	if (config_ensure_key(&cfg) != 0)
 		exit(1);
@@ -292,6 +292,7 @@ main(int argc, char **argv)
 			(void)notify_ready();
 		}
 		(void)notify_watchdog();
+		history_tick();
 		if (util_now_ms() - last_clean >=
 		    (uint64_t)cfg.cleanup_interval * 1000) {
 			last_clean = util_now_ms();
@@ -305,6 +306,8 @@ main(int argc, char **argv)
 	registry_lock();
 	(void)state_save_locked();
 	registry_unlock();
+	(void)history_save();
+	websess_clear();
 	registry_free();
 	config_free(&cfg);
 	free(tunneld_base);

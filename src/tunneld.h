@@ -91,6 +91,7 @@ struct config {
 	char		*jwt_audience;
 	struct jwt_verifier *jwt;		/* NULL: no JWT accepted */
 	int		 log_format;		/* enum log_format */
+	int		 uptime_interval;	/* s per uptime sample */
 };
 
 /* A tunnel: what the registry and the state file hold. */
@@ -122,6 +123,46 @@ struct tunnel {
 	uint64_t	 requests;
 	struct tunnel	*next;			/* hash chain */
 	struct tstats	*stats;			/* its /metrics counters */
+	struct uptime	*uptime;		/* NULL until first sampled */
+};
+
+/*
+ * A tunnel's uptime history (uptime.c): UPTIME_FINE slots of
+ * uptime_interval seconds one by one, UPTIME_COARSE groups of UPTIME_GROUP
+ * slots as counts.  With the default minute: 24 h, and 30 days by hour.
+ */
+#define UPTIME_FINE		1440
+#define UPTIME_GROUP		60
+#define UPTIME_COARSE		720
+#define UPTIME_MAX_INTERVAL	3600
+#define UPTIME_HDR		16
+#define UPTIME_REC		(TUNNELD_ID_LEN + 8 + UPTIME_FINE / 4 + \
+				    2 * UPTIME_COARSE)
+
+struct uptime {
+	int64_t		 last;			/* newest slot, -1: none */
+	uint8_t		 seen[UPTIME_FINE / 8];	/* sampled */
+	uint8_t		 up[UPTIME_FINE / 8];	/* and connected */
+	uint8_t		 hn[UPTIME_COARSE];	/* samples in the group */
+	uint8_t		 hup[UPTIME_COARSE];	/* connected ones */
+};
+
+/* A dashboard login (websess.c). */
+#define WEBSESS_MAX		64	/* sessions at once */
+#define WEBSESS_TTL		(12 * 3600)	/* seconds, from the login */
+#define WEBSESS_COOKIE		"tunneld_session"
+#define WEBSESS_COOKIE_LEN	43	/* random [A-Za-z0-9] */
+#define WEBSESS_CSRF_LEN	32
+#define WEBSESS_FAIL_SLOTS	256	/* addresses with failed logins */
+#define WEBSESS_FAIL_MAX	5	/* failures an address may have ... */
+#define WEBSESS_FAIL_WINDOW	60	/* ... in this many seconds */
+
+struct websess {
+	char		 hash[UTIL_SHA256_HEX];		/* of the cookie */
+	char		 csrf[WEBSESS_CSRF_LEN + 1];
+	char		 key_hash[UTIL_SHA256_HEX];	/* admin key used */
+	int64_t		 expires;
+	bool		 used;
 };
 
 struct json_object;
@@ -296,6 +337,7 @@ void		 config_reload(int, char **);
 /* keys.c */
 const struct apikey *keys_check(const char *);
 const struct apikey *keys_from_request(struct MHD_Connection *);
+bool		 keys_admin_hash(const char *);
 int		 keys_load_jwt(struct config *);
 int		 keys_hash_stdin(void);
 
@@ -328,6 +370,10 @@ size_t		 http_last_sent(void);
 
 /* api.c */
 enum MHD_Result	 api_dispatch(struct MHD_Connection *, struct preq *,
+		    const char *, const char *);
+
+/* dashboard.c */
+enum MHD_Result	 dashboard_dispatch(struct MHD_Connection *, struct preq *,
 		    const char *, const char *);
 
 /* proxy.c */
@@ -435,6 +481,8 @@ int		 registry_session_stats(const char *, bool,
 void		 registry_detach(struct session *);
 void		 registry_detach_one(struct session *, const char *);
 void		 registry_cleanup(void);
+int		 registry_delete(const char *, const char *);
+int		 registry_rotate(const char *, const char *, char *, size_t);
 bool		 registry_check_token(const char *, const char *);
 int		 tunnel_set_access(struct tunnel *, const char *,
 		    const char *const *, size_t, const char **);
@@ -445,6 +493,13 @@ struct json_object *tunnel_allow_json(const struct tunnel *);
 /* state.c */
 int		 state_load(void);
 int		 state_save_locked(void);
+int		 state_write(const char *, const void *, size_t);
+
+/* history.c */
+void		 history_tick(void);
+int		 history_load(void);
+int		 history_save(void);
+int64_t		 history_slot(void);
 
 /* notify.c */
 int		 notify_ready(void);
@@ -459,6 +514,14 @@ enum metric_counter {
 	M_BYTES_IN, M_BYTES_OUT, M_AGENT_CONNECTS, M_API_REQUESTS,
 	M_COUNT
 };
+
+/* A tunnel's counters as read at one moment (for the dashboard). */
+struct tcounts {
+	uint64_t	 req[5];		/* 1xx .. 5xx */
+	uint64_t	 bytes_in;
+	uint64_t	 bytes_out;
+	int		 open;
+};
 void		 metrics_add(enum metric_counter, uint64_t);
 void		 metrics_request_done(int, uint64_t);
 char		*metrics_render(void);
@@ -469,8 +532,37 @@ void		 metrics_stream_open(struct tstats *);
 void		 metrics_stream_close(struct tstats *);
 void		 metrics_tunnel_done(struct tstats *, int, uint64_t);
 void		 metrics_bytes(struct tstats *, enum metric_counter, uint64_t);
+void		 metrics_tunnel_counts(struct tstats *, struct tcounts *);
 void		 metrics_listen_start(void);
 void		 metrics_listen_stop(void);
+
+/* uptime.c */
+void		 uptime_init(struct uptime *);
+void		 uptime_record(struct uptime *, int64_t, bool);
+void		 uptime_sum(const struct uptime *, int64_t, int64_t, unsigned *,
+		    unsigned *);
+void		 uptime_bars(const struct uptime *, int64_t, int, int, int *);
+void		 uptime_encode(const struct uptime *, const char *, uint8_t *);
+int		 uptime_decode(const uint8_t *, char [TUNNELD_ID_LEN],
+		    struct uptime *);
+void		 uptime_header(uint8_t *, int, uint32_t);
+int		 uptime_parse(const uint8_t *, size_t, int, int *,
+		    void (*)(const char *, const struct uptime *, void *),
+		    void *);
+
+/* websess.c */
+void		 websess_new(const char *, int64_t, char *, size_t, char *,
+		    size_t);
+bool		 websess_lookup(const char *, int64_t, struct websess *);
+void		 websess_end(const char *);
+void		 websess_clear(void);
+size_t		 websess_count(int64_t);
+bool		 websess_csrf_ok(const struct websess *, const char *);
+bool		 websess_cookie(const char *, const char *, char *, size_t);
+bool		 websess_form(const char *, size_t, const char *, char *,
+		    size_t);
+int		 websess_throttled(const char *, int64_t);
+int		 websess_failed(const char *, int64_t);
 
 /* access.c */
 void		 access_start(struct MHD_Connection *, struct preq *,
