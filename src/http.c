@@ -31,6 +31,11 @@ static enum MHD_Result	 http_local(struct MHD_Connection *, struct preq *,
 static enum MHD_Result	 http_root(struct MHD_Connection *);
 static bool		 http_route_host(struct MHD_Connection *, char *,
 			    size_t);
+static enum MHD_Result	 http_answer(struct MHD_Connection *, struct preq *);
+static enum MHD_Result	 http_send_hdr(struct MHD_Connection *, int,
+			    const char *, const char *, unsigned int);
+static bool		 http_has_body(struct MHD_Connection *);
+static long long	 http_content_length(struct MHD_Connection *);
 
 /* Body length of this thread's last http_send(), for the access log. */
 static __thread size_t	 http_sent_len;
@@ -163,8 +168,18 @@ enum MHD_Result
 http_send(struct MHD_Connection *c, int status, const char *type,
     const char *body)
 {
+	return http_send_hdr(c, status, type, body, status == 429 ||
+	    status == 503 ? 1 : 0);
+}
+
+/* retry: Retry-After in seconds, 0 for none. */
+static enum MHD_Result
+http_send_hdr(struct MHD_Connection *c, int status, const char *type,
+    const char *body, unsigned int retry)
+{
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
+	char			 ra[16];
 
 	r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
 	    MHD_RESPMEM_MUST_COPY);
@@ -176,8 +191,10 @@ http_send(struct MHD_Connection *c, int status, const char *type,
 	if (status == 401 && type != NULL && strncmp(type, "text/html", 9) == 0)
 		MHD_add_response_header(r, "WWW-Authenticate",
 		    "Basic realm=\"tunnel\", charset=\"UTF-8\"");
-	if (status == 429 || status == 503)
-		MHD_add_response_header(r, "Retry-After", "1");
+	if (retry > 0) {
+		(void)snprintf(ra, sizeof(ra), "%u", retry);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	metrics_request_done(status, 0);
@@ -194,13 +211,97 @@ http_last_sent(void)
 enum MHD_Result
 http_send_json_error(struct MHD_Connection *c, int status, const char *msg)
 {
+	return http_send_json_retry(c, status, msg, status == 429 ||
+	    status == 503 ? 1 : 0);
+}
+
+/* {"error": msg}, with Retry-After: retry (0: none). */
+enum MHD_Result
+http_send_json_retry(struct MHD_Connection *c, int status, const char *msg,
+    unsigned int retry)
+{
 	struct json_object	*o = json_object_new_object();
 	enum MHD_Result		 ret;
 
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	ret = http_send(c, status, "application/json",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	ret = http_send_hdr(c, status, "application/json",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), retry);
 	json_object_put(o);
+	return ret;
+}
+
+/* Content-Length: -1 if none, INT64_MAX if it does not parse. */
+static long long
+http_content_length(struct MHD_Connection *c)
+{
+	const char	*cl, *errstr;
+	long long	 n;
+
+	if ((cl = http_header(c, "Content-Length")) == NULL)
+		return -1;
+	n = util_strtonum(cl, 0, INT64_MAX, &errstr);
+	return errstr != NULL ? INT64_MAX : n;
+}
+
+/* Does a body follow the head (a Content-Length above 0, or chunks)? */
+static bool
+http_has_body(struct MHD_Connection *c)
+{
+	return http_header(c, "Transfer-Encoding") != NULL ||
+	    http_content_length(c) > 0;
+}
+
+/*
+ * Refuse a request on its first handler call: status and msg, as JSON
+ * ({"error": msg}, Retry-After: retry if not 0) or, for a tunnel's
+ * visitors, a short page.  With no body to come the answer waits for the
+ * second call (one queued on the first makes 0.9.75 close the connection);
+ * with one it goes now, so the body is never read, and the connection
+ * closes after it.
+ */
+enum MHD_Result
+http_refuse(struct MHD_Connection *c, struct preq *pr, int status,
+    const char *msg, bool json, unsigned int retry)
+{
+	pr->kind = PREQ_LOCAL;
+	pr->status = status;
+	free(pr->answer);
+	pr->answer = xstrdup(msg);
+	pr->json = json;
+	pr->retry_after = retry;
+	if (!http_has_body(c))
+		return MHD_YES;
+	return http_answer(c, pr);
+}
+
+/* The answer decided on the first call (pr->status). */
+static enum MHD_Result
+http_answer(struct MHD_Connection *c, struct preq *pr)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+
+	if (pr->answered)
+		return MHD_YES;
+	pr->answered = true;
+	if (pr->status == 308) {
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Location", pr->answer);
+		ret = MHD_queue_response(c, 308, r);
+		MHD_destroy_response(r);
+		metrics_request_done(308, 0);
+		return ret;
+	}
+	if (pr->json)
+		ret = http_send_json_retry(c, pr->status, pr->answer != NULL ?
+		    pr->answer : "", pr->retry_after);
+	else
+		ret = http_send_page(c, pr->status,
+		    MHD_get_reason_phrase_for((unsigned int)pr->status),
+		    pr->answer != NULL ? pr->answer : "");
+	pr->sent_status = pr->status;
+	pr->local_bytes = http_last_sent();
 	return ret;
 }
 
@@ -273,11 +374,9 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci != NULL)
 		hsize = ci->header_size;
-	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size) {
-		pr->kind = PREQ_LOCAL;
-		pr->status = 431;
-		return MHD_YES;
-	}
+	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size)
+		return http_refuse(c, pr, 431, "request header fields too "
+		    "large", true, 0);
 	if (http_route_host(c, id, sizeof(id))) {
 		pr->kind = PREQ_PROXY;
 		return proxy_start(c, pr, id, pr->uri, method, false);
@@ -299,6 +398,9 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 		return proxy_start(c, pr, id, rest, method, true);
 	}
 	pr->kind = PREQ_LOCAL;
+	if (http_content_length(c) > TUNNELD_MAX_API_BODY)
+		return http_refuse(c, pr, 413, "request body too large", true,
+		    0);
 	return MHD_YES;
 }
 
@@ -314,9 +416,6 @@ static enum MHD_Result
 http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
     const char *method, const char *upload_data, size_t *upload_data_size)
 {
-	struct MHD_Response	*r;
-	enum MHD_Result		 ret;
-
 	/* Collect a small body for the API, bounded. */
 	if (*upload_data_size != 0) {
 		if (pr->status != 0)
@@ -327,26 +426,8 @@ http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (pr->status == 308) {
-		r = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(r, "Location", pr->answer);
-		ret = MHD_queue_response(c, 308, r);
-		MHD_destroy_response(r);
-		metrics_request_done(308, 0);
-		return ret;
-	}
-	if (pr->status == 431)
-		return http_send_json_error(c, 431,
-		    "request header fields too large");
-	if (pr->status != 0) {
-		ret = http_send_page(c, pr->status,
-		    MHD_get_reason_phrase_for((unsigned int)pr->status),
-		    pr->answer != NULL ? pr->answer : "");
-		pr->sent_status = pr->status;
-		pr->local_bytes = http_last_sent();
-		return ret;
-	}
+	if (pr->status != 0)
+		return http_answer(c, pr);
 	if (pr->too_big)
 		return http_send_json_error(c, 413, "request body too large");
 	if (strcmp(url, "/") == 0)

@@ -40,6 +40,7 @@
 #define TUNNELD_SESSION_MAX	16		/* tunnels per agent connection */
 #define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
 #define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
+#define TUNNELD_BODY_SLACK	(1024 * 1024)	/* read past max_body_size */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -194,6 +195,7 @@ struct stream {
 	struct proto_head	 open;		/* request head to send */
 	struct tbuf		 req;		/* upload bytes to send */
 	bool			 req_end;
+	uint64_t		 req_total;	/* upload bytes so far */
 	bool			 cancel;	/* caller gone or done */
 	uint64_t		 consumed;	/* response bytes to credit */
 	bool			 suspended;	/* we suspended conn */
@@ -256,6 +258,9 @@ struct preq {
 	int			 status;	/* an answer decided early */
 	char			*answer;
 	const char		*answer_type;
+	bool			 json;		/* answer: {"error": answer} */
+	bool			 answered;	/* queued already */
+	unsigned int		 retry_after;	/* 429: Retry-After */
 	char			*base;		/* upgrade: URL base used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* upgrade */
 	struct stream		*st;
@@ -313,6 +318,10 @@ enum MHD_Result	 http_send(struct MHD_Connection *, int, const char *,
 		    const char *);
 enum MHD_Result	 http_send_json_error(struct MHD_Connection *, int,
 		    const char *);
+enum MHD_Result	 http_send_json_retry(struct MHD_Connection *, int,
+		    const char *, unsigned int);
+enum MHD_Result	 http_refuse(struct MHD_Connection *, struct preq *, int,
+		    const char *, bool, unsigned int);
 enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
 		    const char *);
 const char	*http_header(struct MHD_Connection *, const char *);
