@@ -53,6 +53,15 @@ struct apikey {
 
 struct jwt_verifier;
 
+/* The deny list of deny_file (deny.c). */
+#define DENY_MAX_RULES		65536
+struct denylist {
+	char		(*names)[TUNNELD_ID_LEN];	/* glob patterns */
+	size_t		 nnames, names_cap;
+	struct cidr	*addrs;
+	size_t		 naddrs, addrs_cap;
+};
+
 struct config {
 	char		*config_file;
 	char		*listen;
@@ -466,6 +475,32 @@ void		 metrics_tunnel_done(struct tstats *, int, uint64_t);
 void		 metrics_bytes(struct tstats *, enum metric_counter, uint64_t);
 void		 metrics_listen_start(void);
 void		 metrics_listen_stop(void);
+
+/* ratelimit.c */
+#define RATELIMIT_KEY		80	/* a key and its NUL */
+struct ratelimit;
+struct rl_verdict {
+	unsigned int	 retry_after;	/* 0: allowed, else seconds (>= 1) */
+	bool		 log;		/* a refusal to log */
+	unsigned int	 suppressed;	/* refusals not logged before it */
+};
+struct ratelimit *ratelimit_new(size_t);
+void		 ratelimit_free(struct ratelimit *);
+unsigned int	 ratelimit_take(struct ratelimit *, const char *,
+		    unsigned int, unsigned int, uint64_t, struct rl_verdict *);
+size_t		 ratelimit_expire(struct ratelimit *, uint64_t, size_t);
+size_t		 ratelimit_count(struct ratelimit *);
+int		 ratelimit_addr_key(const struct sockaddr *, char *, size_t);
+
+/* deny.c */
+struct denylist	*deny_new(void);
+void		 deny_free(struct denylist *);
+int		 deny_parse_line(struct denylist *, const char *, char *,
+		    size_t);
+int		 deny_load(const char *, struct denylist **, char *, size_t);
+bool		 deny_match_name(const struct denylist *, const char *);
+bool		 deny_match_addr(const struct denylist *,
+		    const struct sockaddr *);
 
 /* access.c */
 void		 access_start(struct MHD_Connection *, struct preq *,
