@@ -77,8 +77,11 @@ static const struct optdef optdefs[] = {
 	{ "cleanup_interval", OPT_INT, O(cleanup_interval), 1, 86400,
 	    "SECONDS", "how often to look for idle tunnels (default 60)" },
 	{ "rate_limit", OPT_INT, O(rate_limit), 0, 1000000, "N",
-	    "API requests per second per key and address (not enforced "
-	    "yet)" },
+	    "API requests a second per key and address (default 0: none)" },
+	{ "tunnel_rate_limit", OPT_INT, O(tunnel_rate_limit), 0, 1000000, "N",
+	    "requests a second per tunnel (default 0: none)" },
+	{ "deny_file", OPT_STR, O(deny_file), 0, 0, "FILE",
+	    "tunnel names and addresses refused with 403" },
 	{ "trusted_proxies", OPT_CIDRS, 0, 0, 0, "CIDR,...",
 	    "proxies whose X-Forwarded-* headers are kept" },
 	{ "tcp_ports", OPT_STR, O(tcp_ports), 0, 0, "LOW-HIGH",
@@ -165,6 +168,7 @@ config_free(struct config *c)
 		if (optdefs[i].type == OPT_STR)
 			free(*(char **)(void *)((char *)c + optdefs[i].off));
 	free(c->config_file);
+	deny_free(c->deny);
 	if (c->keys != NULL)
 		explicit_bzero(c->keys, c->nkeys * sizeof(*c->keys));
 	free(c->keys);
@@ -601,6 +605,11 @@ config_load(struct config *c, int argc, char **argv)
 	}
 	if (c->api_key_file != NULL && config_keyfile(c, c->api_key_file) != 0)
 		return TUN_EINVAL;
+	if (c->deny_file != NULL && deny_load(c->deny_file, &c->deny, err,
+	    sizeof(err)) != 0) {
+		log_error("deny_file %s", err);
+		return TUN_EINVAL;
+	}
 	if (c->tcp_ports != NULL && config_port_range(c->tcp_ports,
 	    &c->tcp_lo, &c->tcp_hi) != 0) {
 		log_error("tcp_ports %s: want LOW-HIGH (1-65535) or one port",
@@ -691,10 +700,11 @@ config_ensure_key(struct config *c)
 }
 
 /*
- * SIGHUP: read everything again; keys, limits, trusted proxies, the log
- * level and the log format take effect at once, tunnels stay up.  A config
- * that does not load is refused and the running one kept.  The listeners
- * (listen, metrics_listen) and state_dir need a restart.
+ * SIGHUP: read everything again; keys, limits, trusted proxies, the deny
+ * list, the log level and the log format take effect at once, tunnels stay
+ * up (but agents the new deny list names are dropped).  A config that does
+ * not load, deny_file included, is refused and the running one kept.  The
+ * listeners (listen, metrics_listen) and state_dir need a restart.
  */
 void
 config_reload(int argc, char **argv)
@@ -703,6 +713,7 @@ config_reload(int argc, char **argv)
 	struct apikey	*oldkeys;
 	struct cidr	*oldtrusted;
 	struct jwt_verifier *oldjwt;
+	struct denylist	*olddeny;
 
 	config_defaults(&n);
 	if (config_load(&n, argc, argv) != 0 || config_ensure_key(&n) != 0) {
@@ -730,6 +741,9 @@ config_reload(int argc, char **argv)
 	oldjwt = cfg.jwt;
 	cfg.jwt = n.jwt;
 	n.jwt = oldjwt;
+	olddeny = cfg.deny;
+	cfg.deny = n.deny;
+	n.deny = olddeny;
 	cfg.request_timeout = n.request_timeout;
 	cfg.max_tunnels = n.max_tunnels;
 	cfg.max_header_size = n.max_header_size;
@@ -739,6 +753,7 @@ config_reload(int argc, char **argv)
 	cfg.idle_timeout = n.idle_timeout;
 	cfg.cleanup_interval = n.cleanup_interval;
 	cfg.rate_limit = n.rate_limit;
+	cfg.tunnel_rate_limit = n.tunnel_rate_limit;
 	cfg.drain_timeout = n.drain_timeout;
 	cfg.log_level = n.log_level;
 	cfg.log_format = n.log_format;
@@ -747,5 +762,9 @@ config_reload(int argc, char **argv)
 	log_set_format((enum log_format)cfg.log_format);
 	log_info("reload: %zu keys, limits, log level and format applied",
 	    cfg.nkeys);
+	if (cfg.deny != NULL)
+		log_info("reload: deny list of %zu names and %zu addresses",
+		    cfg.deny->nnames, cfg.deny->naddrs);
 	config_free(&n);
+	registry_deny_sweep();
 }

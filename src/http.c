@@ -36,6 +36,16 @@ static enum MHD_Result	 http_send_hdr(struct MHD_Connection *, int,
 			    const char *, const char *, unsigned int);
 static bool		 http_has_body(struct MHD_Connection *);
 static long long	 http_content_length(struct MHD_Connection *);
+static bool		 http_is_api(const char *);
+static enum MHD_Result	 http_xff_collect(void *, enum MHD_ValueKind,
+			    const char *, const char *);
+
+#define HTTP_MAX_XFF	8	/* X-Forwarded-For headers looked at */
+
+struct xff_arg {
+	const char	*v[HTTP_MAX_XFF];
+	size_t		 n;
+};
 
 /* Body length of this thread's last http_send(), for the access log. */
 static __thread size_t	 http_sent_len;
@@ -100,6 +110,64 @@ http_trusted(struct MHD_Connection *c, char *addr, size_t len,
 		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
 	pthread_rwlock_unlock(&cfg_lock);
 	return trusted;
+}
+
+/* Keeps the last HTTP_MAX_XFF X-Forwarded-For headers, in order. */
+static enum MHD_Result
+http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct xff_arg	*xa = cls;
+
+	if (name == NULL || value == NULL ||
+	    strcasecmp(name, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	if (xa->n == HTTP_MAX_XFF) {
+		memmove(&xa->v[0], &xa->v[1], (HTTP_MAX_XFF - 1) *
+		    sizeof(xa->v[0]));
+		xa->n--;
+	}
+	xa->v[xa->n++] = value;
+	return MHD_YES;
+}
+
+/*
+ * The caller's address as the limits and the deny list see it: the peer,
+ * or when the peer is a trusted proxy the client its X-Forwarded-For names
+ * (httphdr_xff_client, the last header first).  Family 0 if MHD has none.
+ */
+void
+http_source(struct MHD_Connection *c, struct sockaddr_storage *ss)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct xff_arg			 xa;
+	size_t				 i, len;
+	int				 r = 0;
+	bool				 trusted = false;
+
+	memset(ss, 0, sizeof(*ss));
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		len = sizeof(struct sockaddr_in6);
+	else
+		return;
+	memcpy(ss, ci->client_addr, len);
+	pthread_rwlock_rdlock(&cfg_lock);	/* a reload swaps the list */
+	for (i = 0; i < cfg.ntrusted && !trusted; i++)
+		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
+	if (trusted) {
+		xa.n = 0;
+		(void)MHD_get_connection_values(c, MHD_HEADER_KIND,
+		    http_xff_collect, &xa);
+		for (i = xa.n; i > 0 && r == 0; i--)
+			r = httphdr_xff_client(xa.v[i - 1], cfg.trusted,
+			    cfg.ntrusted, ss);
+	}
+	pthread_rwlock_unlock(&cfg_lock);
 }
 
 /*
@@ -305,6 +373,13 @@ http_answer(struct MHD_Connection *c, struct preq *pr)
 	return ret;
 }
 
+static bool
+http_is_api(const char *url)
+{
+	return strncmp(url, "/api", 4) == 0 && (url[4] == '\0' ||
+	    url[4] == '/');
+}
+
 /* A short HTML page for the visitors of a tunnel URL. */
 enum MHD_Result
 http_send_page(struct MHD_Connection *c, int status, const char *title,
@@ -364,9 +439,10 @@ static enum MHD_Result
 http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
     const char *method)
 {
-	char		 id[TUNNELD_ID_LEN];
+	char		 id[TUNNELD_ID_LEN], addr[64];
 	const char	*rest;
 	size_t		 hsize;
+	unsigned int	 retry;
 	const union MHD_ConnectionInfo *ci;
 
 	/* MHD caps headers by its pool; we answer 431 past the limit. */
@@ -377,10 +453,23 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size)
 		return http_refuse(c, pr, 431, "request header fields too "
 		    "large", true, 0);
+	http_source(c, &pr->src);
+	if (limits_denied_addr(&pr->src)) {
+		metrics_add(M_DENIED, 1);
+		if (util_sockaddr_str((struct sockaddr *)&pr->src, addr,
+		    sizeof(addr)) == 0)
+			log_debug("request from %s refused: address denied",
+			    addr);
+		return http_refuse(c, pr, 403, "this address is denied", true,
+		    0);
+	}
 	if (http_route_host(c, id, sizeof(id))) {
 		pr->kind = PREQ_PROXY;
 		return proxy_start(c, pr, id, pr->uri, method, false);
 	}
+	if (http_is_api(url) && (retry = limits_addr(&pr->src)) > 0)
+		return http_refuse(c, pr, 429, "too many requests from this "
+		    "address; slow down", true, retry);
 	if (strncmp(url, "/api/tunnel/connect/", 20) == 0) {
 		pr->kind = PREQ_UPGRADE;
 		util_strlcpy(pr->tunnel_id, url + 20, sizeof(pr->tunnel_id));

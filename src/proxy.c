@@ -142,6 +142,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	char			 addr[64];
 	long long		 len = -1;
 	int			 r;
+	unsigned int		 retry;
 	bool			 strip_authz;
 	const struct sockaddr	*sa;
 
@@ -150,6 +151,20 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	access_start(c, pr, method, addr);
 	r = registry_session_stats(id, false, sa, http_header(c,
 	    "Authorization"), &strip_authz, &s, &pr->stats);
+	/* A tunnel that exists: the deny list and its rate limit first. */
+	if (r != 404 && limits_denied_name(id)) {
+		if (s != NULL)
+			session_unref(s);
+		metrics_add(M_DENIED, 1);
+		log_debug("tunnel %s: disabled by the deny list", id);
+		return http_refuse(c, pr, 403, "tunnel disabled", true, 0);
+	}
+	if (r != 404 && (retry = limits_tunnel(id)) > 0) {
+		if (s != NULL)
+			session_unref(s);
+		return http_refuse(c, pr, 429, "too many requests for this "
+		    "tunnel; slow down", true, retry);
+	}
 	switch (r) {
 	case 0:
 		break;

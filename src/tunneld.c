@@ -200,9 +200,6 @@ main(int argc, char **argv)
 	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
 		log_warn("tls_cert/tls_key: TLS is not supported by this "
 		    "version yet; serving plain HTTP");
-	if (cfg.rate_limit > 0)
-		log_warn("rate_limit is not supported by this version yet "
-		    "and is ignored");
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -224,6 +221,7 @@ main(int argc, char **argv)
 		    "http://[%s]:%d" : "http://%s:%d", host, port);
 	}
 	registry_init();
+	limits_init();
 	if (state_load() != 0)
 		exit(1);
 	if (config_ensure_key(&cfg) != 0)
@@ -273,6 +271,7 @@ main(int argc, char **argv)
 			(void)notify_ready();
 		}
 		(void)notify_watchdog();
+		limits_expire();
 		if (util_now_ms() - last_clean >=
 		    (uint64_t)cfg.cleanup_interval * 1000) {
 			last_clean = util_now_ms();
@@ -286,6 +285,7 @@ main(int argc, char **argv)
 	(void)state_save_locked();
 	registry_unlock();
 	registry_free();
+	limits_free();
 	config_free(&cfg);
 	free(tunneld_base);
 	gnutls_global_deinit();

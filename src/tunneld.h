@@ -81,6 +81,9 @@ struct config {
 	int		 idle_timeout;
 	int		 cleanup_interval;
 	int		 rate_limit;
+	int		 tunnel_rate_limit;
+	char		*deny_file;
+	struct denylist	*deny;			/* deny_file, or NULL */
 	struct cidr	*trusted;
 	size_t		 ntrusted;
 	char		*tcp_ports;
@@ -150,6 +153,7 @@ struct session {
 	struct loop		*loop;
 	char			 tunnel_id[TUNNELD_ID_LEN];
 	char			 peer[64];
+	struct sockaddr_storage	 src;		/* source address (limits.c) */
 	char			*base;		/* URL base the agent used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* it showed */
 	char			*agent_id;	/* from HELLO, may be NULL */
@@ -270,6 +274,7 @@ struct preq {
 	bool			 json;		/* answer: {"error": answer} */
 	bool			 answered;	/* queued already */
 	unsigned int		 retry_after;	/* 429: Retry-After */
+	struct sockaddr_storage	 src;		/* source address (limits.c) */
 	char			*base;		/* upgrade: URL base used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* upgrade */
 	struct stream		*st;
@@ -291,7 +296,7 @@ extern struct MHD_Daemon *tunneld_mhd;
 extern atomic_bool	 tunneld_draining;
 extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
-extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys and cfg.trusted */
+extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys, .trusted, .jwt, .deny */
 const char	*tunneld_public_base(void);
 int		 tunneld_listen(const char *, int *);
 
@@ -331,6 +336,8 @@ enum MHD_Result	 http_send_json_retry(struct MHD_Connection *, int,
 		    const char *, unsigned int);
 enum MHD_Result	 http_refuse(struct MHD_Connection *, struct preq *, int,
 		    const char *, bool, unsigned int);
+void		 http_source(struct MHD_Connection *,
+		    struct sockaddr_storage *);
 enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
 		    const char *);
 const char	*http_header(struct MHD_Connection *, const char *);
@@ -439,7 +446,9 @@ int		 registry_session_stats(const char *, bool,
 void		 registry_detach(struct session *);
 void		 registry_detach_one(struct session *, const char *);
 void		 registry_cleanup(void);
-bool		 registry_check_token(const char *, const char *);
+bool		 registry_check_token(const char *, const char *, char *,
+		    size_t);
+void		 registry_deny_sweep(void);
 int		 tunnel_set_access(struct tunnel *, const char *,
 		    const char *const *, size_t, const char **);
 void		 tunnel_set_auth_hash(struct tunnel *, const char *,
@@ -461,6 +470,7 @@ uint64_t	 notify_watchdog_ms(void);
 enum metric_counter {
 	M_REQ_1XX, M_REQ_2XX, M_REQ_3XX, M_REQ_4XX, M_REQ_5XX,
 	M_BYTES_IN, M_BYTES_OUT, M_AGENT_CONNECTS, M_API_REQUESTS,
+	M_RATE_LIMITED, M_DENIED,
 	M_COUNT
 };
 void		 metrics_add(enum metric_counter, uint64_t);
@@ -501,6 +511,16 @@ int		 deny_load(const char *, struct denylist **, char *, size_t);
 bool		 deny_match_name(const struct denylist *, const char *);
 bool		 deny_match_addr(const struct denylist *,
 		    const struct sockaddr *);
+
+/* limits.c */
+void		 limits_init(void);
+void		 limits_free(void);
+void		 limits_expire(void);
+unsigned int	 limits_addr(const struct sockaddr_storage *);
+unsigned int	 limits_key(const char *);
+unsigned int	 limits_tunnel(const char *);
+bool		 limits_denied_addr(const struct sockaddr_storage *);
+bool		 limits_denied_name(const char *);
 
 /* access.c */
 void		 access_start(struct MHD_Connection *, struct preq *,
