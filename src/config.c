@@ -80,6 +80,10 @@ static const struct optdef optdefs[] = {
 	    "API requests a second per key and address (default 0: none)" },
 	{ "tunnel_rate_limit", OPT_INT, O(tunnel_rate_limit), 0, 1000000, "N",
 	    "requests a second per tunnel (default 0: none)" },
+	{ "max_conns_per_ip", OPT_INT, O(max_conns_per_ip), 0, 1000000, "N",
+	    "connections at once per address (default 256)" },
+	{ "connection_timeout", OPT_INT, O(connection_timeout), 0, 86400,
+	    "SECONDS", "close connections idle this long (default 60)" },
 	{ "deny_file", OPT_STR, O(deny_file), 0, 0, "FILE",
 	    "tunnel names and addresses refused with 403" },
 	{ "trusted_proxies", OPT_CIDRS, 0, 0, 0, "CIDR,...",
@@ -153,6 +157,8 @@ config_defaults(struct config *c)
 	c->log_level = LOG_LEVEL_INFO;
 	c->threads = n > 0 ? (int)n : 2;
 	c->drain_timeout = 10;
+	c->max_conns_per_ip = 256;
+	c->connection_timeout = 60;
 }
 
 void
@@ -704,7 +710,8 @@ config_ensure_key(struct config *c)
  * list, the log level and the log format take effect at once, tunnels stay
  * up (but agents the new deny list names are dropped).  A config that does
  * not load, deny_file included, is refused and the running one kept.  The
- * listeners (listen, metrics_listen) and state_dir need a restart.
+ * listeners (listen, metrics_listen), state_dir, max_conns_per_ip and
+ * connection_timeout need a restart.
  */
 void
 config_reload(int argc, char **argv)
@@ -729,6 +736,10 @@ config_reload(int argc, char **argv)
 	    (n.metrics_listen != NULL &&
 	    strcmp(n.metrics_listen, cfg.metrics_listen) != 0))
 		log_warn("reload: metrics_listen changes only on restart");
+	if (n.max_conns_per_ip != cfg.max_conns_per_ip ||
+	    n.connection_timeout != cfg.connection_timeout)
+		log_warn("reload: max_conns_per_ip and connection_timeout "
+		    "change only on restart");
 	pthread_rwlock_wrlock(&cfg_lock);
 	oldkeys = cfg.keys;
 	oldtrusted = cfg.trusted;

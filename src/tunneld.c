@@ -200,6 +200,9 @@ main(int argc, char **argv)
 	if (cfg.tls_cert != NULL || cfg.tls_key != NULL)
 		log_warn("tls_cert/tls_key: TLS is not supported by this "
 		    "version yet; serving plain HTTP");
+	if (cfg.max_conns_per_ip > 0 && cfg.ntrusted > 0)
+		log_info("max_conns_per_ip %d counts the connections of each "
+		    "of the trusted_proxies too", cfg.max_conns_per_ip);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -239,7 +242,9 @@ main(int argc, char **argv)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
 	    cfg.threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, connlimit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)cfg.max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
 	    64 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,

@@ -82,6 +82,8 @@ struct config {
 	int		 cleanup_interval;
 	int		 rate_limit;
 	int		 tunnel_rate_limit;
+	int		 max_conns_per_ip;
+	int		 connection_timeout;
 	char		*deny_file;
 	struct denylist	*deny;			/* deny_file, or NULL */
 	struct cidr	*trusted;
