@@ -128,10 +128,10 @@ api_answer(long status, struct tbuf *b, struct tunnel_info *ti, char *err,
 	    msg ? msg : "");
 	switch (status) {
 	case 401:
-	case 403:
 		r = TUN_EPERM;
 		break;
 	case 400:
+	case 403:		/* the name, or the address, is refused */
 	case 404:
 	case 409:
 	case 413:

@@ -492,6 +492,16 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			client_stop(1);
 			break;
 		}
+		if (status == 403) {
+			/* The server's deny list: waiting will not help. */
+			fprintf(stderr, "%s: the server refused tunnel %s "
+			    "(HTTP 403: the tunnel or this address is "
+			    "denied)\n", TC_NAME,
+			    client.primary->info.tunnel_id != NULL ?
+			    client.primary->info.tunnel_id : "?");
+			client_stop(1);
+			break;
+		}
 		if (strstr(err, "unauthorized") != NULL || status == 401 ||
 		    status == 404) {
 			/* The saved token or tunnel is gone: make a new one. */

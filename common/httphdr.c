@@ -4,10 +4,13 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "httphdr.h"
 #include "util.h"
@@ -25,6 +28,7 @@ static bool	 httphdr_same_host(const char *, size_t, const char *, int);
 static bool	 httphdr_split_authority(const char *, size_t, size_t *,
 		    const char **, size_t *);
 static char	*httphdr_join(const char *, size_t, const char *);
+static bool	 httphdr_addr(const char *, size_t, struct sockaddr_storage *);
 
 static const char *const httphdr_hop[] = {
 	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
@@ -423,4 +427,94 @@ httphdr_log_escape(const char *in, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* One X-Forwarded-For entry: an address, maybe "[v6]", maybe ":port". */
+static bool
+httphdr_addr(const char *s, size_t n, struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage	 tmp;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)(void *)&tmp;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)(void *)&tmp;
+	char			 buf[INET6_ADDRSTRLEN + 8];
+	const char		*port = NULL, *p;
+	size_t			 i, alen;
+	bool			 v6only = false;
+
+	while (n > 0 && httphdr_ows((unsigned char)s[0])) {
+		s++;
+		n--;
+	}
+	while (n > 0 && httphdr_ows((unsigned char)s[n - 1]))
+		n--;
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	alen = n;
+	if (s[0] == '[') {
+		v6only = true;
+		if ((p = memchr(s, ']', n)) == NULL)
+			return false;
+		alen = (size_t)(p - s) - 1;
+		memcpy(buf, s + 1, alen);
+		if ((size_t)(p - s) + 1 < n) {
+			if (p[1] != ':')
+				return false;
+			port = p + 2;
+		}
+	} else {
+		p = memchr(s, ':', n);
+		if (p != NULL && memchr(p + 1, ':', n - (size_t)(p - s) - 1) ==
+		    NULL) {
+			alen = (size_t)(p - s);		/* a.b.c.d:port */
+			port = p + 1;
+		}
+		memcpy(buf, s, alen);
+	}
+	buf[alen] = '\0';
+	if (port != NULL) {
+		i = (size_t)(port - s);
+		if (i >= n || n - i > 5)
+			return false;
+		for (; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (!v6only && inet_pton(AF_INET, buf, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else if (strchr(buf, ':') != NULL &&
+	    inet_pton(AF_INET6, buf, &sin6->sin6_addr) == 1)
+		sin6->sin6_family = AF_INET6;
+	else
+		return false;
+	*ss = tmp;
+	return true;
+}
+
+int
+httphdr_xff_client(const char *v, const struct cidr *trusted, size_t ntrusted,
+    struct sockaddr_storage *ss)
+{
+	const char	*start, *end;
+	size_t		 i;
+	int		 entries = 0;
+	bool		 proxy;
+
+	if (v == NULL)
+		return 0;
+	for (end = v + strlen(v);; end = start - 1) {
+		for (start = end; start > v && start[-1] != ','; start--)
+			;
+		if (++entries > HTTPHDR_MAX_XFF ||
+		    !httphdr_addr(start, (size_t)(end - start), ss))
+			return -1;
+		proxy = false;
+		for (i = 0; i < ntrusted && !proxy; i++)
+			proxy = util_cidr_match(&trusted[i],
+			    (const struct sockaddr *)(const void *)ss);
+		if (!proxy)
+			return 1;
+		if (start == v)
+			return 0;
+	}
 }

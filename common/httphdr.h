@@ -9,6 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct cidr;
+struct sockaddr_storage;
+
 /* RFC 9110 token characters, 1..256 long. */
 bool	 httphdr_valid_name(const char *);
 /* No CR, LF or NUL, at most 65536 bytes. */
@@ -88,5 +91,19 @@ bool	 httphdr_request_id_ok(const char *);
  * value cut short ends in "...".  Returns out.  outlen must be >= 4.
  */
 char	*httphdr_log_escape(const char *in, char *out, size_t outlen);
+/*
+ * The client of a request that came through trusted proxies: walk
+ * X-Forwarded-For from the right (the entry the nearest proxy added) and
+ * stop at the first address that is not one of the trusted proxies
+ * itself.  An entry is an IPv4 or IPv6 address, optionally in brackets
+ * ("[::1]"), either optionally with ":port"; blanks around it are fine.
+ * Returns 1 with *ss set to that client; 0 when every entry is a trusted
+ * proxy (*ss the leftmost, so an earlier header may go on); -1 at an entry
+ * that is not an address, an empty one, or past HTTPHDR_MAX_XFF entries
+ * (*ss the last good one to its right, or untouched).  NULL is 0.
+ */
+#define HTTPHDR_MAX_XFF		64
+int	 httphdr_xff_client(const char *value, const struct cidr *trusted,
+	    size_t ntrusted, struct sockaddr_storage *ss);
 
 #endif

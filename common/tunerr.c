@@ -19,6 +19,7 @@ tunerr_str(int r)
 	case TUN_EPERM:		return "not permitted";
 	case TUN_ETIMEDOUT:	return "timed out";
 	case TUN_ELIMIT:	return "limit reached";
+	case TUN_EDENIED:	return "denied";
 	}
 	return "unknown error";
 }

@@ -15,6 +15,7 @@
 #define TUN_EPERM	-10	/* not allowed */
 #define TUN_ETIMEDOUT	-11	/* timed out */
 #define TUN_ELIMIT	-12	/* a count limit was reached */
+#define TUN_EDENIED	-13	/* refused by the deny list */
 
 const char	*tunerr_str(int);
 

@@ -51,6 +51,9 @@ static struct json_object *api_tunnel_json(const struct tunnel *, bool,
 			    const char *);
 static bool		 api_may(const struct apikey *, const struct tunnel *);
 static void		 api_new_token(struct tunnel *, char *, size_t, bool);
+static int		 api_random_id(char *, size_t);
+
+#define API_RANDOM_TRIES	100
 
 static enum MHD_Result
 api_send(struct MHD_Connection *c, int status, struct json_object *o)
@@ -133,6 +136,7 @@ api_dispatch(struct MHD_Connection *c, struct preq *pr, const char *url,
 	const struct apikey	*k;
 	char			 id[TUNNELD_ID_LEN];
 	const char		*p, *slash;
+	unsigned int		 retry;
 	bool			 get = strcmp(method, "GET") == 0 ||
 				    strcmp(method, "HEAD") == 0;
 	bool			 post = strcmp(method, "POST") == 0;
@@ -151,6 +155,9 @@ api_dispatch(struct MHD_Connection *c, struct preq *pr, const char *url,
 		return http_send_json_error(c, 404, "not found");
 	if ((k = keys_from_request(c)) == NULL)
 		return http_send_json_error(c, 401, "missing or wrong API key");
+	if ((retry = limits_key(k->name)) > 0)
+		return http_send_json_retry(c, 429, "too many requests with "
+		    "this key; slow down", retry);
 	if (pr->too_big)
 		return http_send_json_error(c, 413, "request body too large");
 	p = url + 12;
@@ -174,6 +181,25 @@ static bool
 api_may(const struct apikey *k, const struct tunnel *t)
 {
 	return k->admin || strcmp(k->name, t->owner) == 0;
+}
+
+/*
+ * A random id no tunnel has, not reserved, and not denied (registry
+ * locked).  TUN_EDENIED when the deny list takes every one we try (a "*").
+ */
+static int
+api_random_id(char *id, size_t len)
+{
+	int	i;
+
+	for (i = 0; i < API_RANDOM_TRIES; i++) {
+		util_random_id(id, TUNNELD_RANDOM_ID + 1 < len ?
+		    TUNNELD_RANDOM_ID + 1 : len);
+		if (registry_find_locked(id) == NULL && !http_reserved(id) &&
+		    !limits_denied_name(id))
+			return 0;
+	}
+	return TUN_EDENIED;
 }
 
 static void
@@ -221,6 +247,9 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 	if (admin)
 		json_object_object_add(o, "owner",
 		    json_object_new_string(t->owner));
+	if (limits_denied_name(t->id))
+		json_object_object_add(o, "disabled",
+		    json_object_new_boolean(true));
 	return o;
 }
 
@@ -376,6 +405,14 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		ret = http_send_json_error(c, 400, err);
 		goto out;
 	}
+	if (cr.name != NULL && limits_denied_name(cr.name)) {
+		metrics_add(M_DENIED, 1);
+		log_info("key %s may not take the name %s: denied", k->name,
+		    cr.name);
+		ret = http_send_json_error(c, 403, "that name is denied on "
+		    "this server");
+		goto out;
+	}
 	if (cr.name != NULL && !keyfile_name_allowed(k, cr.name)) {
 		log_info("key %s may not take the name %s", k->name, cr.name);
 		ret = http_send_json_error(c, 403,
@@ -446,11 +483,11 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 		}
 		if (cr.name != NULL)
 			util_strlcpy(id, cr.name, sizeof(id));
-		else {
-			do
-				util_random_id(id, TUNNELD_RANDOM_ID + 1);
-			while (registry_find_locked(id) != NULL ||
-			    http_reserved(id));
+		else if (api_random_id(id, sizeof(id)) != 0) {
+			registry_unlock();
+			ret = http_send_json_error(c, 403, "new tunnels are "
+			    "denied on this server");
+			goto out;
 		}
 		t = tunnel_new(id, k->name);
 		t->named = cr.name != NULL || cr.remote_port != 0;

@@ -82,8 +82,15 @@ static const struct optdef optdefs[] = {
 	{ "cleanup_interval", OPT_INT, O(cleanup_interval), 1, 86400,
 	    "SECONDS", "how often to look for idle tunnels (default 60)" },
 	{ "rate_limit", OPT_INT, O(rate_limit), 0, 1000000, "N",
-	    "API requests per second per key and address (not enforced "
-	    "yet)" },
+	    "API requests a second per key and address (default 0: none)" },
+	{ "tunnel_rate_limit", OPT_INT, O(tunnel_rate_limit), 0, 1000000, "N",
+	    "requests a second per tunnel (default 0: none)" },
+	{ "max_conns_per_ip", OPT_INT, O(max_conns_per_ip), 0, 1000000, "N",
+	    "connections at once per address (default 256)" },
+	{ "connection_timeout", OPT_INT, O(connection_timeout), 0, 86400,
+	    "SECONDS", "close connections idle this long (default 60)" },
+	{ "deny_file", OPT_STR, O(deny_file), 0, 0, "FILE",
+	    "tunnel names and addresses refused with 403" },
 	{ "trusted_proxies", OPT_CIDRS, 0, 0, 0, "CIDR,...",
 	    "proxies whose X-Forwarded-* headers are kept" },
 	{ "tcp_ports", OPT_STR, O(tcp_ports), 0, 0, "LOW-HIGH",
@@ -158,6 +165,8 @@ config_defaults(struct config *c)
 	c->threads = n > 0 ? (int)n : 2;
 	c->drain_timeout = 10;
 	c->uptime_interval = 60;
+	c->max_conns_per_ip = 256;
+	c->connection_timeout = 60;
 }
 
 void
@@ -173,6 +182,7 @@ config_free(struct config *c)
 		if (optdefs[i].type == OPT_STR)
 			free(*(char **)(void *)((char *)c + optdefs[i].off));
 	free(c->config_file);
+	deny_free(c->deny);
 	if (c->keys != NULL)
 		explicit_bzero(c->keys, c->nkeys * sizeof(*c->keys));
 	free(c->keys);
@@ -609,6 +619,11 @@ config_load(struct config *c, int argc, char **argv)
 	}
 	if (c->api_key_file != NULL && config_keyfile(c, c->api_key_file) != 0)
 		return TUN_EINVAL;
+	if (c->deny_file != NULL && deny_load(c->deny_file, &c->deny, err,
+	    sizeof(err)) != 0) {
+		log_error("deny_file %s", err);
+		return TUN_EINVAL;
+	}
 	if (c->tcp_ports != NULL && config_port_range(c->tcp_ports,
 	    &c->tcp_lo, &c->tcp_hi) != 0) {
 		log_error("tcp_ports %s: want LOW-HIGH (1-65535) or one port",
@@ -699,11 +714,13 @@ config_ensure_key(struct config *c)
 }
 
 /*
- * SIGHUP: read everything again; keys, limits, trusted proxies, the log
- * level and the log format take effect at once, tunnels stay up.  A config
- * that does not load is refused and the running one kept.  The listeners
- * (listen, metrics_listen, redirect_listen) and state_dir need a restart;
- * the TLS certificate and key are read again (tls.c).
+ * SIGHUP: read everything again; keys, limits, trusted proxies, the deny
+ * list, the log level and the log format take effect at once, tunnels stay
+ * up (but agents the new deny list names are dropped).  A config that does
+ * not load, deny_file included, is refused and the running one kept.  The
+ * listeners (listen, metrics_listen, redirect_listen), state_dir,
+ * max_conns_per_ip and connection_timeout need a restart; the TLS
+ * certificate and key are read again (tls.c).
  */
 void
 config_reload(int argc, char **argv)
@@ -712,6 +729,7 @@ config_reload(int argc, char **argv)
 	struct apikey	*oldkeys;
 	struct cidr	*oldtrusted;
 	struct jwt_verifier *oldjwt;
+	struct denylist	*olddeny;
 
 	config_defaults(&n);
 	if (config_load(&n, argc, argv) != 0 || config_ensure_key(&n) != 0) {
@@ -729,6 +747,10 @@ config_reload(int argc, char **argv)
 	    (n.metrics_listen != NULL &&
 	    strcmp(n.metrics_listen, cfg.metrics_listen) != 0))
 		log_warn("reload: metrics_listen changes only on restart");
+	if (n.max_conns_per_ip != cfg.max_conns_per_ip ||
+	    n.connection_timeout != cfg.connection_timeout)
+		log_warn("reload: max_conns_per_ip and connection_timeout "
+		    "change only on restart");
 	pthread_rwlock_wrlock(&cfg_lock);
 	oldkeys = cfg.keys;
 	oldtrusted = cfg.trusted;
@@ -741,6 +763,9 @@ config_reload(int argc, char **argv)
 	oldjwt = cfg.jwt;
 	cfg.jwt = n.jwt;
 	n.jwt = oldjwt;
+	olddeny = cfg.deny;
+	cfg.deny = n.deny;
+	n.deny = olddeny;
 	cfg.request_timeout = n.request_timeout;
 	cfg.max_tunnels = n.max_tunnels;
 	cfg.max_header_size = n.max_header_size;
@@ -750,6 +775,7 @@ config_reload(int argc, char **argv)
 	cfg.idle_timeout = n.idle_timeout;
 	cfg.cleanup_interval = n.cleanup_interval;
 	cfg.rate_limit = n.rate_limit;
+	cfg.tunnel_rate_limit = n.tunnel_rate_limit;
 	cfg.drain_timeout = n.drain_timeout;
 	cfg.log_level = n.log_level;
 	cfg.log_format = n.log_format;
@@ -758,6 +784,10 @@ config_reload(int argc, char **argv)
 	log_set_format((enum log_format)cfg.log_format);
 	log_info("reload: %zu keys, limits, log level and format applied",
 	    cfg.nkeys);
+	if (cfg.deny != NULL)
+		log_info("reload: deny list of %zu names and %zu addresses",
+		    cfg.deny->nnames, cfg.deny->naddrs);
 	tls_reload(&n);
 	config_free(&n);
+	registry_deny_sweep();
 }

@@ -31,6 +31,21 @@ static enum MHD_Result	 http_local(struct MHD_Connection *, struct preq *,
 static enum MHD_Result	 http_root(struct MHD_Connection *);
 static bool		 http_route_host(struct MHD_Connection *, char *,
 			    size_t);
+static enum MHD_Result	 http_answer(struct MHD_Connection *, struct preq *);
+static enum MHD_Result	 http_send_hdr(struct MHD_Connection *, int,
+			    const char *, const char *, unsigned int);
+static bool		 http_has_body(struct MHD_Connection *);
+static long long	 http_content_length(struct MHD_Connection *);
+static bool		 http_is_api(const char *);
+static enum MHD_Result	 http_xff_collect(void *, enum MHD_ValueKind,
+			    const char *, const char *);
+
+#define HTTP_MAX_XFF	8	/* X-Forwarded-For headers looked at */
+
+struct xff_arg {
+	const char	*v[HTTP_MAX_XFF];
+	size_t		 n;
+};
 
 /* Body length of this thread's last http_send(), for the access log. */
 static __thread size_t	 http_sent_len;
@@ -95,6 +110,64 @@ http_trusted(struct MHD_Connection *c, char *addr, size_t len,
 		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
 	pthread_rwlock_unlock(&cfg_lock);
 	return trusted;
+}
+
+/* Keeps the last HTTP_MAX_XFF X-Forwarded-For headers, in order. */
+static enum MHD_Result
+http_xff_collect(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct xff_arg	*xa = cls;
+
+	if (name == NULL || value == NULL ||
+	    strcasecmp(name, "X-Forwarded-For") != 0)
+		return MHD_YES;
+	if (xa->n == HTTP_MAX_XFF) {
+		memmove(&xa->v[0], &xa->v[1], (HTTP_MAX_XFF - 1) *
+		    sizeof(xa->v[0]));
+		xa->n--;
+	}
+	xa->v[xa->n++] = value;
+	return MHD_YES;
+}
+
+/*
+ * The caller's address as the limits and the deny list see it: the peer,
+ * or when the peer is a trusted proxy the client its X-Forwarded-For names
+ * (httphdr_xff_client, the last header first).  Family 0 if MHD has none.
+ */
+void
+http_source(struct MHD_Connection *c, struct sockaddr_storage *ss)
+{
+	const union MHD_ConnectionInfo	*ci;
+	struct xff_arg			 xa;
+	size_t				 i, len;
+	int				 r = 0;
+	bool				 trusted = false;
+
+	memset(ss, 0, sizeof(*ss));
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	if (ci->client_addr->sa_family == AF_INET)
+		len = sizeof(struct sockaddr_in);
+	else if (ci->client_addr->sa_family == AF_INET6)
+		len = sizeof(struct sockaddr_in6);
+	else
+		return;
+	memcpy(ss, ci->client_addr, len);
+	pthread_rwlock_rdlock(&cfg_lock);	/* a reload swaps the list */
+	for (i = 0; i < cfg.ntrusted && !trusted; i++)
+		trusted = util_cidr_match(&cfg.trusted[i], ci->client_addr);
+	if (trusted) {
+		xa.n = 0;
+		(void)MHD_get_connection_values(c, MHD_HEADER_KIND,
+		    http_xff_collect, &xa);
+		for (i = xa.n; i > 0 && r == 0; i--)
+			r = httphdr_xff_client(xa.v[i - 1], cfg.trusted,
+			    cfg.ntrusted, ss);
+	}
+	pthread_rwlock_unlock(&cfg_lock);
 }
 
 /*
@@ -163,8 +236,18 @@ enum MHD_Result
 http_send(struct MHD_Connection *c, int status, const char *type,
     const char *body)
 {
+	return http_send_hdr(c, status, type, body, status == 429 ||
+	    status == 503 ? 1 : 0);
+}
+
+/* retry: Retry-After in seconds, 0 for none. */
+static enum MHD_Result
+http_send_hdr(struct MHD_Connection *c, int status, const char *type,
+    const char *body, unsigned int retry)
+{
 	struct MHD_Response	*r;
 	enum MHD_Result		 ret;
+	char			 ra[16];
 
 	r = MHD_create_response_from_buffer(strlen(body), (void *)(uintptr_t)body,
 	    MHD_RESPMEM_MUST_COPY);
@@ -176,8 +259,10 @@ http_send(struct MHD_Connection *c, int status, const char *type,
 	if (status == 401 && type != NULL && strncmp(type, "text/html", 9) == 0)
 		MHD_add_response_header(r, "WWW-Authenticate",
 		    "Basic realm=\"tunnel\", charset=\"UTF-8\"");
-	if (status == 429 || status == 503)
-		MHD_add_response_header(r, "Retry-After", "1");
+	if (retry > 0) {
+		(void)snprintf(ra, sizeof(ra), "%u", retry);
+		MHD_add_response_header(r, "Retry-After", ra);
+	}
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	metrics_request_done(status, 0);
@@ -194,14 +279,105 @@ http_last_sent(void)
 enum MHD_Result
 http_send_json_error(struct MHD_Connection *c, int status, const char *msg)
 {
+	return http_send_json_retry(c, status, msg, status == 429 ||
+	    status == 503 ? 1 : 0);
+}
+
+/* {"error": msg}, with Retry-After: retry (0: none). */
+enum MHD_Result
+http_send_json_retry(struct MHD_Connection *c, int status, const char *msg,
+    unsigned int retry)
+{
 	struct json_object	*o = json_object_new_object();
 	enum MHD_Result		 ret;
 
 	json_object_object_add(o, "error", json_object_new_string(msg));
-	ret = http_send(c, status, "application/json",
-	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	ret = http_send_hdr(c, status, "application/json",
+	    json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), retry);
 	json_object_put(o);
 	return ret;
+}
+
+/* Content-Length: -1 if none, INT64_MAX if it does not parse. */
+static long long
+http_content_length(struct MHD_Connection *c)
+{
+	const char	*cl, *errstr;
+	long long	 n;
+
+	if ((cl = http_header(c, "Content-Length")) == NULL)
+		return -1;
+	n = util_strtonum(cl, 0, INT64_MAX, &errstr);
+	return errstr != NULL ? INT64_MAX : n;
+}
+
+/* Does a body follow the head (a Content-Length above 0, or chunks)? */
+static bool
+http_has_body(struct MHD_Connection *c)
+{
+	return http_header(c, "Transfer-Encoding") != NULL ||
+	    http_content_length(c) > 0;
+}
+
+/*
+ * Refuse a request on its first handler call: status and msg, as JSON
+ * ({"error": msg}, Retry-After: retry if not 0) or, for a tunnel's
+ * visitors, a short page.  With no body to come the answer waits for the
+ * second call (one queued on the first makes 0.9.75 close the connection);
+ * with one it goes now, so the body is never read, and the connection
+ * closes after it.
+ */
+enum MHD_Result
+http_refuse(struct MHD_Connection *c, struct preq *pr, int status,
+    const char *msg, bool json, unsigned int retry)
+{
+	pr->kind = PREQ_LOCAL;
+	pr->status = status;
+	free(pr->answer);
+	pr->answer = xstrdup(msg);
+	pr->json = json;
+	pr->retry_after = retry;
+	if (!http_has_body(c))
+		return MHD_YES;
+	return http_answer(c, pr);
+}
+
+/* The answer decided on the first call (pr->status). */
+static enum MHD_Result
+http_answer(struct MHD_Connection *c, struct preq *pr)
+{
+	struct MHD_Response	*r;
+	enum MHD_Result		 ret;
+
+	if (pr->answered)
+		return MHD_YES;
+	pr->answered = true;
+	if (pr->status == 308) {
+		r = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Location", pr->answer);
+		ret = MHD_queue_response(c, 308, r);
+		MHD_destroy_response(r);
+		metrics_request_done(308, 0);
+		return ret;
+	}
+	if (pr->json)
+		ret = http_send_json_retry(c, pr->status, pr->answer != NULL ?
+		    pr->answer : "", pr->retry_after);
+	else
+		ret = http_send_page(c, pr->status,
+		    MHD_get_reason_phrase_for((unsigned int)pr->status),
+		    pr->answer != NULL ? pr->answer : "");
+	pr->sent_status = pr->status;
+	pr->local_bytes = http_last_sent();
+	return ret;
+}
+
+static bool
+http_is_api(const char *url)
+{
+	return strncmp(url, "/api", 4) == 0 && (url[4] == '\0' ||
+	    url[4] == '/');
 }
 
 /* A short HTML page for the visitors of a tunnel URL. */
@@ -263,9 +439,10 @@ static enum MHD_Result
 http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
     const char *method)
 {
-	char		 id[TUNNELD_ID_LEN];
+	char		 id[TUNNELD_ID_LEN], addr[64];
 	const char	*rest;
 	size_t		 hsize;
+	unsigned int	 retry;
 	const union MHD_ConnectionInfo *ci;
 
 	/* MHD caps headers by its pool; we answer 431 past the limit. */
@@ -273,15 +450,26 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci != NULL)
 		hsize = ci->header_size;
-	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size) {
-		pr->kind = PREQ_LOCAL;
-		pr->status = 431;
-		return MHD_YES;
+	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size)
+		return http_refuse(c, pr, 431, "request header fields too "
+		    "large", true, 0);
+	http_source(c, &pr->src);
+	if (limits_denied_addr(&pr->src)) {
+		metrics_add(M_DENIED, 1);
+		if (util_sockaddr_str((struct sockaddr *)&pr->src, addr,
+		    sizeof(addr)) == 0)
+			log_debug("request from %s refused: address denied",
+			    addr);
+		return http_refuse(c, pr, 403, "this address is denied", true,
+		    0);
 	}
 	if (http_route_host(c, id, sizeof(id))) {
 		pr->kind = PREQ_PROXY;
 		return proxy_start(c, pr, id, pr->uri, method, false);
 	}
+	if (http_is_api(url) && (retry = limits_addr(&pr->src)) > 0)
+		return http_refuse(c, pr, 429, "too many requests from this "
+		    "address; slow down", true, retry);
 	if (strncmp(url, "/api/tunnel/connect/", 20) == 0) {
 		pr->kind = PREQ_UPGRADE;
 		util_strlcpy(pr->tunnel_id, url + 20, sizeof(pr->tunnel_id));
@@ -299,6 +487,9 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 		return proxy_start(c, pr, id, rest, method, true);
 	}
 	pr->kind = PREQ_LOCAL;
+	if (http_content_length(c) > TUNNELD_MAX_API_BODY)
+		return http_refuse(c, pr, 413, "request body too large", true,
+		    0);
 	return MHD_YES;
 }
 
@@ -314,9 +505,6 @@ static enum MHD_Result
 http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
     const char *method, const char *upload_data, size_t *upload_data_size)
 {
-	struct MHD_Response	*r;
-	enum MHD_Result		 ret;
-
 	/* Collect a small body for the API, bounded. */
 	if (*upload_data_size != 0) {
 		if (pr->status != 0)
@@ -327,26 +515,8 @@ http_local(struct MHD_Connection *c, struct preq *pr, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (pr->status == 308) {
-		r = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(r, "Location", pr->answer);
-		ret = MHD_queue_response(c, 308, r);
-		MHD_destroy_response(r);
-		metrics_request_done(308, 0);
-		return ret;
-	}
-	if (pr->status == 431)
-		return http_send_json_error(c, 431,
-		    "request header fields too large");
-	if (pr->status != 0) {
-		ret = http_send_page(c, pr->status,
-		    MHD_get_reason_phrase_for((unsigned int)pr->status),
-		    pr->answer != NULL ? pr->answer : "");
-		pr->sent_status = pr->status;
-		pr->local_bytes = http_last_sent();
-		return ret;
-	}
+	if (pr->status != 0)
+		return http_answer(c, pr);
 	if (pr->too_big)
 		return http_send_json_error(c, 413, "request body too large");
 	if (strcmp(url, "/") == 0)

@@ -180,6 +180,12 @@ metrics_render(void)
 	    "established.\n# TYPE tunneld_agent_connects_total counter\n"
 	    "tunneld_agent_connects_total %llu\n",
 	    (unsigned long long)atomic_load(&metrics_c[M_AGENT_CONNECTS]));
+	fprintf(f, "# HELP tunneld_refused_total Requests refused by the "
+	    "rate limits and the deny list.\n# TYPE tunneld_refused_total "
+	    "counter\ntunneld_refused_total{reason=\"rate_limit\"} %llu\n"
+	    "tunneld_refused_total{reason=\"deny\"} %llu\n",
+	    (unsigned long long)atomic_load(&metrics_c[M_RATE_LIMITED]),
+	    (unsigned long long)atomic_load(&metrics_c[M_DENIED]));
 	fprintf(f, "# HELP tunneld_request_duration_seconds Time to the "
 	    "response head.\n# TYPE tunneld_request_duration_seconds "
 	    "histogram\n");

@@ -33,7 +33,9 @@ static void		 proxy_forwarding(struct MHD_Connection *,
 			    struct proto_head *, bool, const char *,
 			    const char *, bool);
 static enum MHD_Result	 proxy_answer(struct MHD_Connection *, struct preq *);
-static enum MHD_Result	 proxy_fail(struct preq *, int, const char *);
+static enum MHD_Result	 proxy_fail(struct MHD_Connection *, struct preq *,
+			    int, const char *);
+static bool		 proxy_body_over(struct stream *, size_t);
 static struct MHD_Response *proxy_upgrade_response_locked(struct stream *);
 
 /*
@@ -66,13 +68,12 @@ proxy_upgrade_response_locked(struct stream *st)
 	return r;
 }
 
+/* A page for the visitor; with a body to come, at once (http_refuse). */
 static enum MHD_Result
-proxy_fail(struct preq *pr, int status, const char *text)
+proxy_fail(struct MHD_Connection *c, struct preq *pr, int status,
+    const char *text)
 {
-	pr->kind = PREQ_LOCAL;
-	pr->status = status;
-	pr->answer = xstrdup(text);
-	return MHD_YES;
+	return http_refuse(c, pr, status, text, false, 0);
 }
 
 static enum MHD_Result
@@ -142,6 +143,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	char			 addr[64];
 	long long		 len = -1;
 	int			 r;
+	unsigned int		 retry;
 	bool			 strip_authz;
 	const struct sockaddr	*sa;
 
@@ -150,38 +152,52 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	access_start(c, pr, method, addr);
 	r = registry_session_stats(id, false, sa, http_header(c,
 	    "Authorization"), &strip_authz, &s, &pr->stats);
+	/* A tunnel that exists: the deny list and its rate limit first. */
+	if (r != 404 && limits_denied_name(id)) {
+		if (s != NULL)
+			session_unref(s);
+		metrics_add(M_DENIED, 1);
+		log_debug("tunnel %s: disabled by the deny list", id);
+		return http_refuse(c, pr, 403, "tunnel disabled", true, 0);
+	}
+	if (r != 404 && (retry = limits_tunnel(id)) > 0) {
+		if (s != NULL)
+			session_unref(s);
+		return http_refuse(c, pr, 429, "too many requests for this "
+		    "tunnel; slow down", true, retry);
+	}
 	switch (r) {
 	case 0:
 		break;
 	case 404:
-		return proxy_fail(pr, 404, "There is no tunnel here. Check the "
-		    "address, or start tunnel-client again.");
+		return proxy_fail(c, pr, 404, "There is no tunnel here. Check "
+		    "the address, or start tunnel-client again.");
 	case 403:
-		return proxy_fail(pr, 403, "Your address may not use this "
+		return proxy_fail(c, pr, 403, "Your address may not use this "
 		    "tunnel.");
 	case 401:
-		return proxy_fail(pr, 401, "This tunnel needs a user name and "
-		    "password.");
+		return proxy_fail(c, pr, 401, "This tunnel needs a user name "
+		    "and password.");
 	default:
-		return proxy_fail(pr, 502, "The tunnel exists, but no agent is "
-		    "connected to it right now.");
+		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
+		    "is connected to it right now.");
 	}
 	if (cfg.max_streams > 0 &&
 	    atomic_load(&s->nstreams) >= cfg.max_streams) {
 		session_unref(s);
-		return proxy_fail(pr, 503, "Too many requests are in flight "
+		return proxy_fail(c, pr, 503, "Too many requests are in flight "
 		    "on this tunnel; try again shortly.");
 	}
 	if ((cl = http_header(c, "Content-Length")) != NULL) {
 		len = util_strtonum(cl, 0, INT64_MAX, &errstr);
 		if (errstr != NULL) {
 			session_unref(s);
-			return proxy_fail(pr, 400, "Bad Content-Length.");
+			return proxy_fail(c, pr, 400, "Bad Content-Length.");
 		}
 	}
 	if (cfg.max_body_size > 0 && len > cfg.max_body_size) {
 		session_unref(s);
-		return proxy_fail(pr, 413, "The request body is too large.");
+		return proxy_fail(c, pr, 413, "The request body is too large.");
 	}
 	te = http_header(c, "Transfer-Encoding");
 	upgrade = http_header(c, "Upgrade");
@@ -215,6 +231,32 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	loop_notify_locked(st);
 	pthread_mutex_unlock(&st->mtx);
 	return MHD_YES;
+}
+
+/*
+ * max_body_size for a body without Content-Length (chunked), under
+ * st->mtx: n more bytes came.  Past the limit the agent is told to stop
+ * (the stream is cancelled) and the caller gets 413 once its body is
+ * over; true while more than TUNNELD_BODY_SLACK past it, which ends the
+ * connection instead, since 0.9.75 cannot answer in the middle of a body.
+ */
+static bool
+proxy_body_over(struct stream *st, size_t n)
+{
+	uint64_t	max = (uint64_t)cfg.max_body_size;
+
+	st->req_total += n;
+	if (cfg.max_body_size <= 0 || st->req_total <= max)
+		return false;
+	if (!st->cancel) {
+		log_info("tunnel %s: request body over max_body_size (%lld "
+		    "bytes)", st->tunnel_id, cfg.max_body_size);
+		st->err_status = 413;
+		st->err_text = "The request body is too large.";
+		st->cancel = true;
+		loop_notify_locked(st);
+	}
+	return st->req_total - max > TUNNELD_BODY_SLACK;
 }
 
 /* Queue the answer: the agent's response, or an error page. */
@@ -264,6 +306,10 @@ proxy_continue(struct MHD_Connection *c, struct preq *pr,
 		return MHD_NO;
 	pthread_mutex_lock(&st->mtx);
 	if (*upload_data_size > 0) {
+		if (proxy_body_over(st, *upload_data_size)) {
+			pthread_mutex_unlock(&st->mtx);
+			return MHD_NO;		/* far too much: hang up */
+		}
 		if (st->err_status != 0 || st->resp_reset) {
 			*upload_data_size = 0;	/* nobody will read it */
 			pthread_mutex_unlock(&st->mtx);

@@ -526,17 +526,23 @@ registry_other_session(const char *id, const struct session *not)
 	return s;
 }
 
+/* Is token one of tunnel id's?  Its owner's key name to owner, if given. */
 bool
-registry_check_token(const char *id, const char *token)
+registry_check_token(const char *id, const char *token, char *owner,
+    size_t len)
 {
 	struct tunnel	*t;
 	char		 h[UTIL_SHA256_HEX];
 	bool		 ok = false;
 
 	util_sha256_hex(token, strlen(token), h);
+	if (owner != NULL && len > 0)
+		owner[0] = '\0';
 	registry_lock();
 	if ((t = registry_find_locked(id)) != NULL)
 		ok = tunnel_token_ok(t, h);
+	if (ok && owner != NULL)
+		util_strlcpy(owner, t->owner, len);
 	registry_unlock();
 	return ok;
 }
@@ -550,7 +556,9 @@ registry_check_token(const char *id, const char *token)
  * share the requests; an agent without one replaces every other (it cannot
  * say whether it is new).  The token is checked again: it may have been
  * rotated, or the tunnel deleted and made anew, since the agent connected.
- * TUN_EPERM: it was.  TUN_ELIMIT: the pool is full.
+ * TUN_EPERM: it was.  TUN_ELIMIT: the pool is full.  TUN_EDENIED: the
+ * deny list names the tunnel or the agent's address (checked under the
+ * registry's lock, so registry_deny_sweep() after a reload misses none).
  */
 int
 registry_attach(struct session *s, const char *id, const char *token_hash,
@@ -568,6 +576,10 @@ registry_attach(struct session *s, const char *id, const char *token_hash,
 	if (!tunnel_token_ok(t, token_hash)) {
 		registry_unlock();
 		return TUN_EPERM;
+	}
+	if (limits_denied_name(id) || limits_denied_addr(&s->src)) {
+		registry_unlock();
+		return TUN_EDENIED;
 	}
 	if (s->agent_id == NULL)
 		nold = tunnel_take_sessions(t, old);
@@ -693,6 +705,58 @@ registry_rotate(const char *id, const char *owner, char *token, size_t len)
 	registry_unlock();
 	registry_kick(ss, n, id, PROTO_GOAWAY_ROTATED, "token rotated");
 	return 0;
+}
+
+struct sweep_arg {
+	struct session	**ss;
+	char		(*ids)[TUNNELD_ID_LEN];
+	size_t		  n;
+};
+
+static void
+registry_sweep_one(struct tunnel *t, void *arg)
+{
+	struct sweep_arg	*sa = arg;
+	bool			 named = limits_denied_name(t->id);
+	int			 i;
+
+	for (i = t->nsessions - 1; i >= 0; i--) {
+		if (!named && !limits_denied_addr(&t->sessions[i]->src))
+			continue;
+		sa->ss = xreallocarray(sa->ss, sa->n + 1, sizeof(*sa->ss));
+		sa->ids = xreallocarray(sa->ids, sa->n + 1, sizeof(*sa->ids));
+		sa->ss[sa->n] = t->sessions[i];	/* the registry's ref */
+		util_strlcpy(sa->ids[sa->n++], t->id, TUNNELD_ID_LEN);
+		memmove(&t->sessions[i], &t->sessions[i + 1],
+		    (size_t)(t->nsessions - i - 1) * sizeof(t->sessions[0]));
+		if (--t->nsessions == 0)
+			t->disconnected_at = util_wall_s();
+	}
+}
+
+/*
+ * The deny list changed (SIGHUP): agents of a tunnel it names, or
+ * connected from an address it names, are let go with GOAWAY "deleted",
+ * so tunnel-client stops.  The tunnels stay (a named one answers 403)
+ * and come back to life once the rule goes.
+ */
+void
+registry_deny_sweep(void)
+{
+	struct sweep_arg	sa = { NULL, NULL, 0 };
+	size_t			i;
+
+	registry_lock();
+	registry_foreach_locked(registry_sweep_one, &sa);
+	registry_unlock();
+	for (i = 0; i < sa.n; i++) {
+		log_info("tunnel %s: agent from %s dropped: denied", sa.ids[i],
+		    sa.ss[i]->peer);
+		loop_kick(sa.ss[i], sa.ids[i], PROTO_GOAWAY_DELETED,
+		    "tunnel disabled");
+	}
+	free(sa.ss);
+	free(sa.ids);
 }
 
 struct cleanup_arg {

@@ -688,6 +688,11 @@ session_hello(struct session *s, struct proto_msg *m)
 			    "changed since it connected", s->tunnel_id, s->peer);
 			session_goaway(s, PROTO_GOAWAY_ROTATED,
 			    "token rotated");
+		} else if (r == TUN_EDENIED) {
+			log_info("tunnel %s: agent from %s refused: denied",
+			    s->tunnel_id, s->peer);
+			session_goaway(s, PROTO_GOAWAY_DELETED,
+			    "tunnel disabled");
 		} else
 			session_goaway(s, PROTO_GOAWAY_DELETED,
 			    "no such tunnel");
@@ -778,6 +783,9 @@ session_attach(struct session *s, struct proto_msg *m)
 		} else if (r == TUN_ELIMIT) {
 			code = PROTO_GOAWAY_SHUTDOWN;
 			why = "too many agents share this tunnel";
+		} else if (r == TUN_EDENIED) {
+			code = PROTO_GOAWAY_DELETED;
+			why = "tunnel disabled";
 		} else
 			why = "wrong token for this tunnel";
 		log_info("tunnel %s: agent from %s refused: %s", id, s->peer,

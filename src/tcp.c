@@ -282,6 +282,7 @@ tcp_accept(void *arg)
 	struct stream		*st;
 	socklen_t		 len;
 	char			 peer[64];
+	const char		*why;
 	bool			 strip;
 	int			 fd, i, r, one = 1;
 
@@ -302,18 +303,33 @@ tcp_accept(void *arg)
 		}
 		(void)util_sockaddr_str((struct sockaddr *)&ss, peer,
 		    sizeof(peer));
+		if (limits_denied_addr(&ss)) {
+			metrics_add(M_DENIED, 1);
+			log_debug("tunnel %s: TCP connection from %s refused "
+			    "(address denied)", l->tunnel_id, peer);
+			close(fd);
+			continue;
+		}
 		r = registry_session(l->tunnel_id, true, (struct sockaddr *)&ss,
 		    NULL, &strip, &s);
-		if (r == 0 && (s->dead || !s->ready || (cfg.max_streams > 0 &&
+		why = NULL;
+		if (r != 404 && limits_denied_name(l->tunnel_id)) {
+			metrics_add(M_DENIED, 1);
+			why = "tunnel disabled";
+		} else if (r != 404 && limits_tunnel(l->tunnel_id) > 0)
+			why = "";		/* rate limited: logged there */
+		else if (r == 0 && (s->dead || !s->ready ||
+		    (cfg.max_streams > 0 &&
 		    atomic_load(&s->nstreams) >= cfg.max_streams)))
-			r = 503;
-		if (r != 0) {
-			log_info("tunnel %s: TCP connection from %s refused "
-			    "(%s)", l->tunnel_id, peer, r == 502 ?
-			    "no agent connected" : r == 403 ?
-			    "not on the allow list" : r == 404 ?
-			    "no such tunnel" : "too many streams");
-			if (r == 503)
+			why = "too many streams";
+		else if (r != 0)
+			why = r == 502 ? "no agent connected" : r == 403 ?
+			    "not on the allow list" : "no such tunnel";
+		if (why != NULL) {
+			if (*why != '\0')
+				log_info("tunnel %s: TCP connection from %s "
+				    "refused (%s)", l->tunnel_id, peer, why);
+			if (s != NULL)
 				session_unref(s);
 			close(fd);
 			continue;

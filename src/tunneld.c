@@ -206,9 +206,9 @@ main(int argc, char **argv)
 	log_set_format((enum log_format)cfg.log_format);
 	if (tls_init() != 0)
 		exit(1);
-	if (cfg.rate_limit > 0)
-		log_warn("rate_limit is not supported by this version yet "
-		    "and is ignored");
+	if (cfg.max_conns_per_ip > 0 && cfg.ntrusted > 0)
+		log_info("max_conns_per_ip %d counts the connections of each "
+		    "of the trusted_proxies too", cfg.max_conns_per_ip);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -231,6 +231,7 @@ main(int argc, char **argv)
 		    "http", host, port);
 	}
 	registry_init();
+	limits_init();
 	if (state_load() != 0 || history_load() != 0)
 		exit(1);
 	if (config_ensure_key(&cfg) != 0)
@@ -257,7 +258,9 @@ main(int argc, char **argv)
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
 	    cfg.threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, connlimit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)cfg.max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
 	    64 * 1024),
 	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
@@ -293,6 +296,7 @@ main(int argc, char **argv)
 		}
 		(void)notify_watchdog();
 		history_tick();
+		limits_expire();
 		if (util_now_ms() - last_clean >=
 		    (uint64_t)cfg.cleanup_interval * 1000) {
 			last_clean = util_now_ms();
@@ -309,6 +313,7 @@ main(int argc, char **argv)
 	(void)history_save();
 	websess_clear();
 	registry_free();
+	limits_free();
 	config_free(&cfg);
 	free(tunneld_base);
 	gnutls_global_deinit();

@@ -40,6 +40,7 @@
 #define TUNNELD_SESSION_MAX	16		/* tunnels per agent connection */
 #define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
 #define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
+#define TUNNELD_BODY_SLACK	(1024 * 1024)	/* read past max_body_size */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -51,6 +52,15 @@ struct apikey {
 };
 
 struct jwt_verifier;
+
+/* The deny list of deny_file (deny.c). */
+#define DENY_MAX_RULES		65536
+struct denylist {
+	char		(*names)[TUNNELD_ID_LEN];	/* glob patterns */
+	size_t		 nnames, names_cap;
+	struct cidr	*addrs;
+	size_t		 naddrs, addrs_cap;
+};
 
 struct config {
 	char		*config_file;
@@ -73,6 +83,11 @@ struct config {
 	int		 idle_timeout;
 	int		 cleanup_interval;
 	int		 rate_limit;
+	int		 tunnel_rate_limit;
+	int		 max_conns_per_ip;
+	int		 connection_timeout;
+	char		*deny_file;
+	struct denylist	*deny;			/* deny_file, or NULL */
 	struct cidr	*trusted;
 	size_t		 ntrusted;
 	char		*tcp_ports;
@@ -183,6 +198,7 @@ struct session {
 	struct loop		*loop;
 	char			 tunnel_id[TUNNELD_ID_LEN];
 	char			 peer[64];
+	struct sockaddr_storage	 src;		/* source address (limits.c) */
 	char			*base;		/* URL base the agent used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* it showed */
 	char			*agent_id;	/* from HELLO, may be NULL */
@@ -237,6 +253,7 @@ struct stream {
 	struct proto_head	 open;		/* request head to send */
 	struct tbuf		 req;		/* upload bytes to send */
 	bool			 req_end;
+	uint64_t		 req_total;	/* upload bytes so far */
 	bool			 cancel;	/* caller gone or done */
 	uint64_t		 consumed;	/* response bytes to credit */
 	bool			 suspended;	/* we suspended conn */
@@ -299,6 +316,10 @@ struct preq {
 	int			 status;	/* an answer decided early */
 	char			*answer;
 	const char		*answer_type;
+	bool			 json;		/* answer: {"error": answer} */
+	bool			 answered;	/* queued already */
+	unsigned int		 retry_after;	/* 429: Retry-After */
+	struct sockaddr_storage	 src;		/* source address (limits.c) */
 	char			*base;		/* upgrade: URL base used */
 	char			 token_hash[UTIL_SHA256_HEX];	/* upgrade */
 	struct stream		*st;
@@ -320,7 +341,7 @@ extern struct MHD_Daemon *tunneld_mhd;
 extern atomic_bool	 tunneld_draining;
 extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
-extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys and cfg.trusted */
+extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys, .trusted, .jwt, .deny */
 const char	*tunneld_public_base(void);
 int		 tunneld_listen(const char *, int *);
 
@@ -357,6 +378,12 @@ enum MHD_Result	 http_send(struct MHD_Connection *, int, const char *,
 		    const char *);
 enum MHD_Result	 http_send_json_error(struct MHD_Connection *, int,
 		    const char *);
+enum MHD_Result	 http_send_json_retry(struct MHD_Connection *, int,
+		    const char *, unsigned int);
+enum MHD_Result	 http_refuse(struct MHD_Connection *, struct preq *, int,
+		    const char *, bool, unsigned int);
+void		 http_source(struct MHD_Connection *,
+		    struct sockaddr_storage *);
 enum MHD_Result	 http_send_page(struct MHD_Connection *, int, const char *,
 		    const char *);
 const char	*http_header(struct MHD_Connection *, const char *);
@@ -483,7 +510,9 @@ void		 registry_detach_one(struct session *, const char *);
 void		 registry_cleanup(void);
 int		 registry_delete(const char *, const char *);
 int		 registry_rotate(const char *, const char *, char *, size_t);
-bool		 registry_check_token(const char *, const char *);
+bool		 registry_check_token(const char *, const char *, char *,
+		    size_t);
+void		 registry_deny_sweep(void);
 int		 tunnel_set_access(struct tunnel *, const char *,
 		    const char *const *, size_t, const char **);
 void		 tunnel_set_auth_hash(struct tunnel *, const char *,
@@ -512,6 +541,7 @@ uint64_t	 notify_watchdog_ms(void);
 enum metric_counter {
 	M_REQ_1XX, M_REQ_2XX, M_REQ_3XX, M_REQ_4XX, M_REQ_5XX,
 	M_BYTES_IN, M_BYTES_OUT, M_AGENT_CONNECTS, M_API_REQUESTS,
+	M_RATE_LIMITED, M_DENIED,
 	M_COUNT
 };
 
@@ -563,6 +593,42 @@ bool		 websess_form(const char *, size_t, const char *, char *,
 		    size_t);
 int		 websess_throttled(const char *, int64_t);
 int		 websess_failed(const char *, int64_t);
+
+/* ratelimit.c */
+#define RATELIMIT_KEY		80	/* a key and its NUL */
+struct ratelimit;
+struct rl_verdict {
+	unsigned int	 retry_after;	/* 0: allowed, else seconds (>= 1) */
+	bool		 log;		/* a refusal to log */
+	unsigned int	 suppressed;	/* refusals not logged before it */
+};
+struct ratelimit *ratelimit_new(size_t);
+void		 ratelimit_free(struct ratelimit *);
+unsigned int	 ratelimit_take(struct ratelimit *, const char *,
+		    unsigned int, unsigned int, uint64_t, struct rl_verdict *);
+size_t		 ratelimit_expire(struct ratelimit *, uint64_t, size_t);
+size_t		 ratelimit_count(struct ratelimit *);
+int		 ratelimit_addr_key(const struct sockaddr *, char *, size_t);
+
+/* deny.c */
+struct denylist	*deny_new(void);
+void		 deny_free(struct denylist *);
+int		 deny_parse_line(struct denylist *, const char *, char *,
+		    size_t);
+int		 deny_load(const char *, struct denylist **, char *, size_t);
+bool		 deny_match_name(const struct denylist *, const char *);
+bool		 deny_match_addr(const struct denylist *,
+		    const struct sockaddr *);
+
+/* limits.c */
+void		 limits_init(void);
+void		 limits_free(void);
+void		 limits_expire(void);
+unsigned int	 limits_addr(const struct sockaddr_storage *);
+unsigned int	 limits_key(const char *);
+unsigned int	 limits_tunnel(const char *);
+bool		 limits_denied_addr(const struct sockaddr_storage *);
+bool		 limits_denied_name(const char *);
 
 /* access.c */
 void		 access_start(struct MHD_Connection *, struct preq *,

@@ -38,6 +38,7 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	pr->base = NULL;
 	/* Checked in upgrade_connect; the loop checks it again on HELLO. */
 	memcpy(s->token_hash, pr->token_hash, sizeof(s->token_hash));
+	s->src = pr->src;
 	s->fd = sock;
 	s->urh = urh;
 	if (extra_in_size > 0) {
@@ -54,20 +55,31 @@ upgrade_connect(struct MHD_Connection *c, struct preq *pr, const char *method)
 {
 	struct MHD_Response	*r;
 	const char		*auth, *key, *v;
-	char			 accept[64];
+	char			 accept[64], owner[64];
 	enum MHD_Result		 ret;
+	unsigned int		 retry;
 
 	if (strcmp(method, "GET") != 0)
 		return http_send_json_error(c, 405, "method not allowed");
 	auth = http_header(c, "Authorization");
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 ||
 	    !util_valid_name(pr->tunnel_id) ||
-	    !registry_check_token(pr->tunnel_id, auth + 7)) {
+	    !registry_check_token(pr->tunnel_id, auth + 7, owner,
+	    sizeof(owner))) {
 		log_info("tunnel %s: connect refused: bad or missing token",
 		    util_valid_name(pr->tunnel_id) ? pr->tunnel_id : "?");
 		return http_send_json_error(c, 401,
 		    "missing or wrong tunnel token");
 	}
+	if (limits_denied_name(pr->tunnel_id)) {
+		metrics_add(M_DENIED, 1);
+		log_info("tunnel %s: connect refused: disabled by the deny "
+		    "list", pr->tunnel_id);
+		return http_send_json_error(c, 403, "tunnel disabled");
+	}
+	if ((retry = limits_key(owner)) > 0)
+		return http_send_json_retry(c, 429, "too many requests with "
+		    "this key; slow down", retry);
 	if ((v = http_header(c, "X-Tunnel-Protocol")) == NULL ||
 	    strcmp(v, "1") != 0)
 		return http_send_json_error(c, 400,

@@ -6,11 +6,13 @@
  */
 #include "config.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "httphdr.h"
 #include "util.h"
@@ -27,6 +29,7 @@ static void	 fuzz_rewrite(const char *, const char *, const char *,
 static void	 fuzz_split(const char *, size_t);
 static void	 fuzz_host(const char *, const char *, size_t);
 static void	 fuzz_reqid(const char *, size_t);
+static void	 fuzz_xff(const char *);
 
 static bool
 fuzz_tchar(int c)
@@ -155,6 +158,33 @@ fuzz_reqid(const char *s, size_t outlen)
 			abort();
 }
 
+/* X-Forwarded-For: the client found is an address, and not trusted. */
+static void
+fuzz_xff(const char *v)
+{
+	struct cidr		 tr[2];
+	struct sockaddr_storage	 ss;
+	int			 r, i;
+
+	if (util_cidr_parse("10.0.0.0/8", &tr[0]) != 0 ||
+	    util_cidr_parse("2001:db8::/32", &tr[1]) != 0)
+		abort();
+	memset(&ss, 0, sizeof(ss));
+	r = httphdr_xff_client(v, tr, 2, &ss);
+	if (r < -1 || r > 1)
+		abort();
+	if (r == 1 || (r == 0 && v != NULL && *v != '\0')) {
+		if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
+			abort();
+		for (i = 0; i < 2 && r == 1; i++)
+			if (util_cidr_match(&tr[i], (struct sockaddr *)&ss))
+				abort();
+	}
+	if (ss.ss_family != 0 && ss.ss_family != AF_INET &&
+	    ss.ss_family != AF_INET6)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -190,6 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_host(f[k], f[4], idlen);
 		fuzz_host(f[k], "example.com", 64);
 		fuzz_reqid(f[k], idlen * 7 + k);
+		fuzz_xff(f[k]);
 	}
 	fuzz_rewrite(f[0], f[1], f[2], f[3]);
 	fuzz_rewrite(f[0], "/abc", f[2], f[3]);

@@ -1,14 +1,18 @@
 /* Unit tests for common/httphdr.c. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <check.h>
 
 #include "httphdr.h"
+#include "util.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -595,6 +599,115 @@ START_TEST(test_host_id_long)
 }
 END_TEST
 
+/* --- httphdr_xff_client -------------------------------------------------- */
+
+/* Trusted: 127.0.0.1 and 10.0.0.0/8; the peer is 127.0.0.1. */
+static const struct {
+	const char	*xff;
+	int		 r;
+	const char	*client;	/* what *ss holds after */
+} xffs[] = {
+	{ "203.0.113.5", 1, "203.0.113.5" },
+	{ "203.0.113.5, 10.0.0.2", 1, "203.0.113.5" },
+	{ "203.0.113.5,10.0.0.2,127.0.0.1", 1, "203.0.113.5" },
+	/* The leftmost entries are the caller's to write: not believed. */
+	{ "198.51.100.1, 203.0.113.5", 1, "203.0.113.5" },
+	{ "10.9.9.9, 10.0.0.2", 0, "10.9.9.9" },
+	{ "  203.0.113.5\t,\t10.0.0.2  ", 1, "203.0.113.5" },
+	{ "203.0.113.5:8080", 1, "203.0.113.5" },
+	{ "2001:db8::1", 1, "2001:db8::1" },
+	{ "[2001:db8::1]", 1, "2001:db8::1" },
+	{ "[2001:db8::1]:443, 10.0.0.2", 1, "2001:db8::1" },
+	{ "::ffff:10.0.0.2", 0, "10.0.0.2" },
+	{ NULL, 0, "127.0.0.1" },
+	/* Not an address: stop, and keep the last good one. */
+	{ "unknown", -1, "127.0.0.1" },
+	{ "", -1, "127.0.0.1" },
+	{ ",", -1, "127.0.0.1" },
+	{ "203.0.113.5,", -1, "127.0.0.1" },
+	{ "203.0.113.5, bogus", -1, "127.0.0.1" },
+	{ "bogus, 10.0.0.2", -1, "10.0.0.2" },
+	{ "203.0.113.5, , 10.0.0.2", -1, "10.0.0.2" },
+	{ "1.2.3", -1, "127.0.0.1" },
+	{ "1.2.3.4:123456", -1, "127.0.0.1" },
+	{ "1.2.3.4:", -1, "127.0.0.1" },
+	{ "1.2.3.4:80x", -1, "127.0.0.1" },
+	{ "[::1", -1, "127.0.0.1" },
+	{ "[::1]x", -1, "127.0.0.1" },
+	{ "[1.2.3.4]", -1, "127.0.0.1" },
+	{ "fe80::1%eth0", -1, "127.0.0.1" },
+	{ "2001:db8::1 extra", -1, "127.0.0.1" },
+	{ "203.0.113.5\r\n", -1, "127.0.0.1" },
+};
+
+static struct sockaddr_storage
+xff_peer(void)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	(void)inet_pton(AF_INET, "127.0.0.1", &sin->sin_addr);
+	return ss;
+}
+
+START_TEST(test_xff_client)
+{
+	struct cidr		 tr[2];
+	struct sockaddr_storage	 ss = xff_peer();
+	char			 got[64];
+
+	ck_assert_int_eq(util_cidr_parse("127.0.0.1", &tr[0]), 0);
+	ck_assert_int_eq(util_cidr_parse("10.0.0.0/8", &tr[1]), 0);
+	ck_assert_msg(httphdr_xff_client(xffs[_i].xff, tr, 2, &ss) ==
+	    xffs[_i].r, "'%s'", xffs[_i].xff ? xffs[_i].xff : "(null)");
+	ck_assert_int_eq(util_sockaddr_str((struct sockaddr *)&ss, got,
+	    sizeof(got)), 0);
+	ck_assert_msg(strcmp(got, xffs[_i].client) == 0, "'%s': %s",
+	    xffs[_i].xff ? xffs[_i].xff : "(null)", got);
+}
+END_TEST
+
+/* No trusted proxies at all: the rightmost entry is the client. */
+START_TEST(test_xff_untrusted)
+{
+	struct sockaddr_storage	 ss = xff_peer();
+	char			 got[64];
+
+	ck_assert_int_eq(httphdr_xff_client("192.0.2.1, 192.0.2.2", NULL, 0,
+	    &ss), 1);
+	ck_assert_int_eq(util_sockaddr_str((struct sockaddr *)&ss, got,
+	    sizeof(got)), 0);
+	ck_assert_str_eq(got, "192.0.2.2");
+}
+END_TEST
+
+/* A long chain of trusted hops is cut at HTTPHDR_MAX_XFF entries. */
+START_TEST(test_xff_long)
+{
+	struct cidr		 tr;
+	struct sockaddr_storage	 ss = xff_peer();
+	char			*v;
+	size_t			 i, n = HTTPHDR_MAX_XFF + 1, off = 0;
+
+	ck_assert_int_eq(util_cidr_parse("10.0.0.0/8", &tr), 0);
+	v = malloc(n * 16);
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(v + off, n * 16 - off, "%s10.0.0.%zu",
+		    i > 0 ? "," : "", i % 250);
+	ck_assert_int_eq(httphdr_xff_client(v, &tr, 1, &ss), -1);
+	/* One fewer: all trusted, 0. */
+	*strrchr(v, ',') = '\0';
+	ck_assert_int_eq(httphdr_xff_client(v, &tr, 1, &ss), 0);
+	free(v);
+	v = repeat(',', 100000);
+	ck_assert_int_eq(httphdr_xff_client(v, &tr, 1, &ss), -1);
+	free(v);
+}
+END_TEST
+
 static Suite *
 httphdr_suite(void)
 {
@@ -618,6 +731,9 @@ httphdr_suite(void)
 	tcase_add_test(tc, test_split_path_edges);
 	tcase_add_loop_test(tc, test_host_id, 0, nitems(hosts));
 	tcase_add_test(tc, test_host_id_long);
+	tcase_add_loop_test(tc, test_xff_client, 0, nitems(xffs));
+	tcase_add_test(tc, test_xff_untrusted);
+	tcase_add_test(tc, test_xff_long);
 	suite_add_tcase(s, tc);
 	return s;
 }
