@@ -190,4 +190,33 @@ check "its agent did not reconnect" sh -c \
 alive "$CLIENT1_PID" && ok "the first client is still running" ||
     not_ok "the first client is still running"
 
+# --- idle callers that never finish a handshake -------------------------------
+# 300 sockets from 127.0.0.2 that send nothing: max_conns_per_ip (256) is
+# enforced in the TLS layer before libmicrohttpd sees them, the rest wait
+# for the 10 s handshake limit, and 127.0.0.1 is served meanwhile.
+if curl --noproxy '*' -s -o /dev/null --max-time 5 --interface 127.0.0.2 \
+    http://127.0.0.1:1/ 2>/dev/null || [ $? -ne 45 ]; then
+	rm -f "$TMPD/idle.status"
+	_spawn localsvc "$TMPD/idle.log" python3 \
+	    "$top_srcdir/tests/integration/idleconns.py" --host 127.0.0.1 \
+	    --port "$TUNNELD_PORT" --source 127.0.0.2 --count 300 \
+	    --hold $((20 * SLOW)) --status "$TMPD/idle.status"
+	IDLE_PID=$_pid
+	wait_for $((15 * SLOW)) test -s "$TMPD/idle.status"
+	check "300 silent callers: the TLS layer closes the 44 over 256" \
+	    wait_for 5 sh -c "[ \"\$(sed -n 's/.*closed=\([0-9]*\).*/\1/p' \
+	    '$TMPD/idle.status')\" -ge 44 ]"
+	t=$(tcurl --cacert "$CA" --interface 127.0.0.1 -o /dev/null \
+	    -w '%{http_code} %{time_total}' "$SERVER_URL/health" 2>/dev/null)
+	diag "GET /health over https next to 256 silent callers: $t"
+	like "and another address is served at once" "$t" '^200 0\.'
+	check "the handshake limit closes the other 256 within 15 s" \
+	    wait_for $((15 * SLOW)) sh -c "[ \"\$(sed -n \
+	    's/.*closed=\([0-9]*\).*/\1/p' '$TMPD/idle.status')\" -ge 300 ]"
+	diag "silent callers: $(cat "$TMPD/idle.status")"
+	stop_pid "$IDLE_PID"
+else
+	skip "silent callers" "curl cannot bind to 127.0.0.2 (--interface)"
+fi
+
 done_testing
