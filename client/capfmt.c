@@ -600,9 +600,9 @@ capfmt_body(const struct capbody *b, const char *ctype)
 		free(s);
 		break;
 	case CAPFMT_FORM:
-		json_object_object_add(o, "form", capfmt_form(p, len));
-		/* FALLTHROUGH */
 	case CAPFMT_TEXT:
+		if (kind == CAPFMT_FORM)
+			json_object_object_add(o, "form", capfmt_form(p, len));
 		json_object_object_add(o, "text", capfmt_string(
 		    (const char *)p, len));
 		break;

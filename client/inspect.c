@@ -107,7 +107,8 @@ static struct {
 static int	 inspect_listen(const char *, bool, int *);
 static int	 inspect_bind(const struct addrinfo *, int);
 static void	 inspect_page_make(void);
-static void	 inspect_mhd_log(void *, const char *, va_list);
+static void	 inspect_mhd_log(void *, const char *, va_list)
+		    __attribute__((format(printf, 2, 0)));
 static void	 inspect_completed(void *, struct MHD_Connection *, void **,
 		    enum MHD_RequestTerminationCode);
 static enum MHD_Result inspect_handler(void *, struct MHD_Connection *,
