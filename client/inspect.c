@@ -84,6 +84,7 @@ struct inspect_sse {
 /* One request to the inspector. */
 struct inspect_req {
 	struct tbuf		 body;		/* POST body */
+	bool			 keep_body;	/* a replay that passed the checks */
 	bool			 too_big;
 	struct replay_job	*job;		/* a replay, suspended */
 };
@@ -630,16 +631,24 @@ inspect_handler(void *cls, struct MHD_Connection *c, const char *url,
     size_t *upload_data_size, void **con_cls)
 {
 	struct inspect_req	*rq = *con_cls;
+	const char		*why;
 
 	if (rq == NULL) {		/* answer on a later call */
 		rq = xcalloc(1, sizeof(*rq));
 		tbuf_init(&rq->body, INSPECT_POST_MAX);
 		*con_cls = rq;
+		/* Only a replay that will be served keeps its body. */
+		rq->keep_body = strcmp(method, "POST") == 0 &&
+		    strncmp(url, "/api/requests/", 14) == 0 &&
+		    strlen(url) > 7 && strcmp(url + strlen(url) - 7,
+		    "/replay") == 0 && inspect_host_ok(
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host"),
+		    insp.ip, insp.port) && inspect_post_ok(c, &why);
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		if (!rq->too_big && tbuf_put(&rq->body, upload_data,
-		    *upload_data_size) != 0) {
+		if (rq->keep_body && !rq->too_big && tbuf_put(&rq->body,
+		    upload_data, *upload_data_size) != 0) {
 			rq->too_big = true;
 			tbuf_free(&rq->body);
 		}
