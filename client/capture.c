@@ -75,8 +75,8 @@ static void	 capture_queue(struct capture *);
 static int	 capture_cmp_id(const void *, const void *);
 static int	 capture_cmp_id_desc(const void *, const void *);
 static struct capring *capture_ring_of(const char *);
-static int	 capture_read_lines(FILE *, const char *, struct capture ***,
-		    size_t *);
+static void	 capture_insert_locked(struct capring *, struct capture *);
+static uint64_t	 capture_read_lines(FILE *, const char *);
 static int	 capture_rewrite(const char *);
 static int	 capture_append(const char *, struct capture **, size_t);
 static void	 capture_jwarn(const char *, const char *);
@@ -463,15 +463,16 @@ capture_list(struct capture **out, size_t max)
 {
 	struct capture	**all;
 	struct capring	 *r;
-	size_t		  i, j, k, n = 0;
+	size_t		  i, j, k, n = 0, per;
 
 	if (max == 0 || cap.nrings == 0)
 		return 0;
-	all = xreallocarray(NULL, cap.nrings, max * sizeof(*all));
+	per = max < cap.max ? max : cap.max;	/* no ring holds more */
+	all = xreallocarray(NULL, cap.nrings, per * sizeof(*all));
 	for (i = 0; i < cap.nrings; i++) {
 		r = &cap.rings[i];
 		pthread_mutex_lock(&r->mtx);
-		k = r->n < max ? r->n : max;
+		k = r->n < per ? r->n : per;
 		for (j = r->n - k; j < r->n; j++) {
 			all[n] = r->ents[(r->first + j) % r->max];
 			capture_ref(all[n++]);
@@ -563,23 +564,64 @@ capture_ring_of(const char *label)
 }
 
 /*
- * Lines of the file after the first, each a capture (capfmt.c).  A bad
- * line is skipped with a warning; a line over the limit too.
+ * A loaded capture into its ring in id order (the file is in the order
+ * exchanges finished, so nearly sorted): one already there, or older than
+ * a full ring's oldest, is dropped.  Gives the ring c's reference.
  */
-static int
-capture_read_lines(FILE *fp, const char *path, struct capture ***outp,
-    size_t *np)
+static void
+capture_insert_locked(struct capring *r, struct capture *c)
 {
-	struct capture	**out = NULL, *c;
-	struct tbuf	  line;
-	char		  err[256], *label;
-	size_t		  n = 0, alloc = 0, lineno = 1, maxline;
-	int		  ch;
-	bool		  skipping = false;
+	size_t	lo = 0, hi = r->n, mid, j;
+
+	if (r->n == 0 || r->ents[(r->first + r->n - 1) % r->max]->id < c->id) {
+		capture_push_locked(r, c);
+		return;
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (r->ents[(r->first + mid) % r->max]->id < c->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (r->ents[(r->first + lo) % r->max]->id == c->id ||
+	    (lo == 0 && r->n == r->max)) {
+		capture_unref(c);
+		return;
+	}
+	if (r->n == r->max) {		/* the oldest goes */
+		capture_unref(r->ents[r->first]);
+		r->first = (r->first + 1) % r->max;
+		r->n--;
+		lo--;
+	}
+	for (j = r->n; j > lo; j--)
+		r->ents[(r->first + j) % r->max] =
+		    r->ents[(r->first + j - 1) % r->max];
+	r->ents[(r->first + lo) % r->max] = c;
+	r->n++;
+}
+
+/*
+ * The lines after the first, each a capture (capfmt.c), straight into
+ * the rings.  A bad line is skipped with a warning, a line over the limit
+ * too.  Returns the highest id seen.
+ */
+static uint64_t
+capture_read_lines(FILE *fp, const char *path)
+{
+	struct capture	*c;
+	struct capring	*r;
+	struct tbuf	 line;
+	char		 err[256], *label;
+	size_t		 lineno = 1, maxline;
+	uint64_t	 top = 0;
+	int		 ch;
+	bool		 skipping = false;
 
 	maxline = 2 * (cap.cap / 3 * 4 + 8) + CAPTURE_LINE_EXTRA;
 	tbuf_init(&line, maxline);
-	while (n < CAPTURE_LOAD_LINES) {
+	while (lineno < CAPTURE_LOAD_LINES) {
 		ch = getc(fp);
 		if (ch != '\n' && ch != EOF) {
 			if (!skipping && tbuf_put(&line, &(char){ (char)ch },
@@ -590,34 +632,36 @@ capture_read_lines(FILE *fp, const char *path, struct capture ***outp,
 			}
 			continue;
 		}
-		if (tbuf_len(&line) > 0 && !skipping) {
+		if (tbuf_len(&line) > 0 || skipping)
 			lineno++;
+		if (tbuf_len(&line) > 0 && !skipping) {
 			c = capfmt_decode_line((const char *)tbuf_ptr(&line),
 			    tbuf_len(&line), cap.cap, &label, err, sizeof(err));
 			if (c == NULL)
 				log_warn("%s: line %zu: %s; skipped", path,
 				    lineno, err);
 			else {
-				c->ring = capture_ring_of(label);
+				r = c->ring = capture_ring_of(label);
 				free(label);
-				if (n == alloc) {
-					alloc = alloc == 0 ? 64 : alloc * 2;
-					out = xreallocarray(out, alloc,
-					    sizeof(*out));
-				}
-				out[n++] = c;
+				c->journaled = true;
+				atomic_fetch_add(&cap.bytes,
+				    tbuf_len(&c->reqbody.kept) +
+				    tbuf_len(&c->respbody.kept));
+				if (c->id > top)
+					top = c->id;
+				pthread_mutex_lock(&r->mtx);
+				capture_insert_locked(r, c);
+				capture_trim_locked(r);
+				pthread_mutex_unlock(&r->mtx);
 			}
-		} else if (skipping)
-			lineno++;
+		}
 		skipping = false;
 		tbuf_reset(&line);
 		if (ch == EOF)
 			break;
 	}
 	tbuf_free(&line);
-	*outp = out;
-	*np = n;
-	return ferror(fp) ? TUN_EIO : 0;
+	return top;
 }
 
 /*
@@ -628,13 +672,11 @@ capture_read_lines(FILE *fp, const char *path, struct capture ***outp,
 int
 capture_load(const char *path)
 {
-	struct capture	**all = NULL, *c;
-	struct stat	  sb;
-	FILE		 *fp;
-	char		  head[128];
-	size_t		  i, n = 0;
-	uint64_t	  top = 0;
-	int		  r = 0;
+	struct stat	 sb;
+	FILE		*fp;
+	char		 head[128];
+	uint64_t	 top;
+	int		 r = 0;
 
 	if (!cap.on)
 		return 0;
@@ -653,25 +695,9 @@ capture_load(const char *path)
 		fclose(fp);
 		return TUN_EINVAL;
 	}
-	r = capture_read_lines(fp, path, &all, &n);
-	qsort(all, n, sizeof(*all), capture_cmp_id);
-	for (i = 0; i < n; i++) {
-		c = all[i];
-		if (i > 0 && c->id == all[i - 1]->id) {
-			capture_unref(c);	/* the same twice */
-			continue;
-		}
-		c->journaled = true;
-		atomic_fetch_add(&cap.bytes, tbuf_len(&c->reqbody.kept) +
-		    tbuf_len(&c->respbody.kept));
-		pthread_mutex_lock(&c->ring->mtx);
-		capture_push_locked(c->ring, c);	/* the ring's ref */
-		capture_trim_locked(c->ring);
-		pthread_mutex_unlock(&c->ring->mtx);
-		if (c->id > top)
-			top = c->id;
-	}
-	free(all);
+	top = capture_read_lines(fp, path);
+	if (ferror(fp))
+		r = TUN_EIO;
 	pthread_mutex_lock(&cap.idmtx);
 	if (top >= cap.next_id)
 		cap.next_id = top + 1;

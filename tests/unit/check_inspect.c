@@ -811,6 +811,49 @@ START_TEST(test_capture_file)
 }
 END_TEST
 
+/* Lines out of order and twice: each ring keeps its newest, once each. */
+START_TEST(test_capture_file_order)
+{
+	static const uint64_t	 ids[] = { 5, 3, 4, 5, 1, 7, 2, 6 };
+	struct capture		*all[8];
+	char			 dir[] = "/tmp/check_inspect.XXXXXX";
+	char			 path[PATH_MAX];
+	FILE			*fp;
+	size_t			 i, n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/order.jsonl", dir);
+	fp = fopen(path, "w");
+	fputs("{\"format\":\"tunnel-client-captures\",\"version\":1}\n", fp);
+	for (i = 0; i < nitems(ids); i++)
+		fprintf(fp, "{\"id\":%llu,\"replay_of\":0,\"tunnel\":\"\","
+		    "\"time_ms\":1,\"method\":\"GET\",\"path\":\"/%zu\","
+		    "\"req_headers\":[],\"req_size\":0,\"req_body\":\"\","
+		    "\"status\":200,\"resp_headers\":[],\"resp_size\":0,"
+		    "\"resp_body\":\"\",\"head_us\":1,\"total_us\":2,"
+		    "\"complete\":true}\n", (unsigned long long)ids[i], i);
+	fclose(fp);
+	store_setup(4, 16);
+	ck_assert_int_eq(capture_load(path), 0);
+	n = capture_list(all, nitems(all));
+	ck_assert_uint_eq(n, 4);
+	for (i = 0; i < n; i++) {
+		ck_assert_uint_eq(all[i]->id, 7 - i);	/* 7 6 5 4 */
+		capture_unref(all[i]);
+	}
+	ck_assert_ptr_null(capture_get(3));
+	ck_assert_ptr_nonnull(all[0] = capture_get(5));
+	ck_assert_str_eq(all[0]->req.path, "/0");	/* the first line */
+	capture_unref(all[0]);
+	all[0] = mkcap(0, "GET", "/next");
+	ck_assert_uint_eq(all[0]->id, 8);
+	capture_finish(all[0], 200, true, NULL);
+	store_teardown();
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *
 inspect_suite(void)
 {
@@ -841,6 +884,7 @@ inspect_suite(void)
 	tcase_add_test(tc, test_line_round_trip);
 	tcase_add_test(tc, test_line_hostile);
 	tcase_add_test(tc, test_capture_file);
+	tcase_add_test(tc, test_capture_file_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
