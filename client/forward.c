@@ -414,6 +414,7 @@ forward_maybe_free(struct stream *st)
 static void
 forward_free(struct stream *st)
 {
+	capture_end(st);		/* inspector */
 	forward_up_close(st);
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
@@ -506,6 +507,7 @@ forward_begin(struct stream *st)
 		return;
 	}
 	forward_headers(st);
+	capture_begin(st);		/* inspector */
 	xasprintf(&url, "%s/", st->link->local_url);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
@@ -623,6 +625,7 @@ forward_respond(struct stream *st)
 	size_t				 i;
 	long long			 cl;
 
+	capture_head(st);		/* inspector */
 	memset(&out, 0, sizeof(out));
 	out.status = st->status;
 	out.content_length = -1;
@@ -721,6 +724,7 @@ forward_write_cb(char *buf, size_t size, size_t n, void *arg)
 	forward_data_locked(st, buf, len);
 	pthread_mutex_unlock(&client.mtx);
 	ws_wake();
+	capture_body(st, true, buf, len);	/* inspector */
 	return len;
 }
 
@@ -763,6 +767,7 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 	pthread_mutex_unlock(&client.mtx);
 	if (wake)
 		ws_wake();
+	capture_body(st, false, buf, len);	/* inspector */
 	return len;
 }
 
@@ -896,6 +901,7 @@ forward_log(struct stream *st)
 	size_t		 i;
 	bool		 whole;
 
+	capture_end(st);		/* inspector */
 	if (st->logged || client.opt->quiet)
 		return;
 	/* A TCP connection: where it came from instead of a path. */

@@ -29,6 +29,8 @@ struct cli {
 	bool			 have_ct, have_rt;
 	bool			 all;		/* --all */
 	bool			 pool;		/* --pool */
+	bool			 no_inspect;	/* --no-inspect */
+	bool			 have_imax, have_icap;
 	const char		*target;
 	char			**start;	/* start NAME...: argv slice */
 	int			 nstart;
@@ -38,7 +40,8 @@ enum {
 	OPT_SERVER = 256, OPT_API_KEY, OPT_PORT, OPT_HOST, OPT_SUBDOMAIN,
 	OPT_TCP, OPT_HTTPS, OPT_CA_FILE, OPT_INSECURE, OPT_CONNECT_TIMEOUT,
 	OPT_REQUEST_TIMEOUT, OPT_BASIC_AUTH, OPT_ALLOW_CIDR, OPT_HOST_HEADER,
-	OPT_CONFIG, OPT_NEW, OPT_ALL, OPT_REMOTE_PORT, OPT_POOL
+	OPT_CONFIG, OPT_NEW, OPT_ALL, OPT_REMOTE_PORT, OPT_POOL, OPT_INSPECT,
+	OPT_NO_INSPECT, OPT_CAPTURE_FILE, OPT_INSPECT_MAX, OPT_INSPECT_BODY_CAP
 };
 
 static const struct option options_long[] = {
@@ -62,6 +65,11 @@ static const struct option options_long[] = {
 	{ "all",		no_argument,	   NULL, OPT_ALL },
 	{ "remote-port",	required_argument, NULL, OPT_REMOTE_PORT },
 	{ "pool",		no_argument,	   NULL, OPT_POOL },
+	{ "inspect",		required_argument, NULL, OPT_INSPECT },
+	{ "no-inspect",		no_argument,	   NULL, OPT_NO_INSPECT },
+	{ "capture-file",	required_argument, NULL, OPT_CAPTURE_FILE },
+	{ "inspect-max",	required_argument, NULL, OPT_INSPECT_MAX },
+	{ "inspect-body-cap",	required_argument, NULL, OPT_INSPECT_BODY_CAP },
 	{ "verbose",		no_argument,	   NULL, 'v' },
 	{ "quiet",		no_argument,	   NULL, 'q' },
 	{ "help",		no_argument,	   NULL, 'h' },
@@ -84,6 +92,8 @@ static void	 options_set(char **, const char *);
 static void	 options_add_cidr(struct tunnel_conf *, const char *);
 static void	 options_tunnel_free(struct tunnel_conf *);
 static bool	 options_valid_host(const char *);
+static char	*options_inspect_addr(const char *);
+static int	 options_inspect(struct options *, struct cli *);
 static char	*options_default_config(void);
 
 void
@@ -117,6 +127,12 @@ options_usage(FILE *fp)
 "                          $XDG_CONFIG_HOME/tunnel-client/config)\n"
 "  --new                   ignore the saved tunnel and create a new one\n"
 "  --all                   run every tunnel of the config file\n"
+"  --inspect ADDR          request inspector on ADDR (default\n"
+"                          " TC_INSPECT_DEFAULT ", the next free port if taken)\n"
+"  --no-inspect            no request inspector\n"
+"  --capture-file FILE     keep the inspector's captures in FILE\n"
+"  --inspect-max N         exchanges kept per tunnel (default 500)\n"
+"  --inspect-body-cap B    bytes kept of each body (default 1048576)\n"
 "  -v, --verbose           debug log (twice: libwebsockets' too)\n"
 "  -q, --quiet             no line per request\n"
 "  -h, --help              this text\n"
@@ -295,6 +311,57 @@ options_server_url(const char *s, struct server_url *u)
 	return 0;
 }
 
+/*
+ * The inspector's address: HOST:PORT, [V6]:PORT or a PORT on 127.0.0.1;
+ * PORT 0 for any.  A new string, or NULL if bad.
+ */
+static char *
+options_inspect_addr(const char *s)
+{
+	char	host[256], *out;
+	int	port;
+
+	if (util_split_hostport(s, host, sizeof(host), &port) != 0)
+		return NULL;
+	if (host[0] == '\0' && strchr(s, ':') == NULL)
+		util_strlcpy(host, "127.0.0.1", sizeof(host));
+	if (host[0] == '\0' || !options_valid_host(host))
+		return NULL;
+	xasprintf(&out, "%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", port);
+	return out;
+}
+
+/* The inspector's settings from the command line, over the file's. */
+static int
+options_inspect(struct options *o, struct cli *c)
+{
+	char	*a;
+
+	if (c->o.inspect != NULL) {
+		if ((a = options_inspect_addr(c->o.inspect)) == NULL) {
+			fprintf(stderr, "%s: bad --inspect %s (want HOST:PORT "
+			    "or PORT)\n", TC_NAME, c->o.inspect);
+			return TUN_EINVAL;
+		}
+		free(o->inspect);
+		o->inspect = a;
+		o->inspect_default = false;
+	}
+	if (c->no_inspect)
+		options_set(&o->inspect, NULL);
+	if (c->o.capture_file != NULL)
+		options_set(&o->capture_file, c->o.capture_file);
+	if (c->have_imax)
+		o->inspect_max = c->o.inspect_max;
+	if (c->have_icap)
+		o->inspect_body_cap = c->o.inspect_body_cap;
+	if (o->capture_file != NULL && o->inspect == NULL)
+		log_warn("--capture-file without the inspector: nothing is "
+		    "captured");
+	return 0;
+}
+
 static int
 options_cli(struct cli *c, int argc, char **argv)
 {
@@ -371,6 +438,28 @@ options_cli(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_POOL:
 			c->pool = true;
+			break;
+		case OPT_INSPECT:
+			options_set(&c->o.inspect, optarg);
+			c->no_inspect = false;
+			break;
+		case OPT_NO_INSPECT:
+			c->no_inspect = true;
+			break;
+		case OPT_CAPTURE_FILE:
+			options_set(&c->o.capture_file, optarg);
+			break;
+		case OPT_INSPECT_MAX:
+			if (options_number("inspect max", optarg, 1,
+			    TC_INSPECT_MAX_MAX, &c->o.inspect_max) != 0)
+				return TUN_EINVAL;
+			c->have_imax = true;
+			break;
+		case OPT_INSPECT_BODY_CAP:
+			if (options_number("inspect body cap", optarg, 0,
+			    TC_INSPECT_CAP_MAX, &c->o.inspect_body_cap) != 0)
+				return TUN_EINVAL;
+			c->have_icap = true;
 			break;
 		case 'v':
 			c->o.verbose++;
@@ -481,6 +570,27 @@ options_conf_cb(void *arg, const char *section, const char *name,
 			if ((b = conf_bool(value)) < 0)
 				goto bad;
 			o->insecure = b;
+		} else if (strcmp(key, "inspect") == 0) {
+			free(o->inspect);
+			o->inspect = NULL;
+			o->inspect_default = false;
+			if ((b = conf_bool(value)) == 1) {
+				o->inspect = xstrdup(TC_INSPECT_DEFAULT);
+				o->inspect_default = true;
+			} else if (b < 0 && (o->inspect =
+			    options_inspect_addr(value)) == NULL)
+				goto bad;
+		} else if (strcmp(key, "capture_file") == 0)
+			options_set(&o->capture_file, value[0] != '\0' ?
+			    value : NULL);
+		else if (strcmp(key, "inspect_max") == 0) {
+			if (options_number("inspect_max", value, 1,
+			    TC_INSPECT_MAX_MAX, &o->inspect_max) != 0)
+				goto bad;
+		} else if (strcmp(key, "inspect_body_cap") == 0) {
+			if (options_number("inspect_body_cap", value, 0,
+			    TC_INSPECT_CAP_MAX, &o->inspect_body_cap) != 0)
+				goto bad;
 		} else
 			goto unknown;
 		return 0;
@@ -653,6 +763,10 @@ options_load(struct options *o, int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(o, 0, sizeof(*o));
 	o->connect_timeout = TC_DEFAULT_CONNECT_TO;
+	o->inspect = xstrdup(TC_INSPECT_DEFAULT);
+	o->inspect_default = true;
+	o->inspect_max = TC_INSPECT_MAX;
+	o->inspect_body_cap = TC_INSPECT_BODY_CAP;
 	if ((r = options_cli(&c, argc, argv)) != 0 || c.o.done) {
 		o->done = c.o.done;
 		goto out;
@@ -684,6 +798,8 @@ options_load(struct options *o, int argc, char **argv)
 	o->verbose = c.o.verbose;
 	o->quiet = c.o.quiet;
 	options_set(&o->config_file, c.o.config_file);
+	if ((r = options_inspect(o, &c)) != 0)
+		goto out;
 	if (o->server == NULL)
 		o->server = xstrdup(TC_DEFAULT_SERVER);
 	if (options_server_url(o->server, &u) != 0) {
@@ -806,6 +922,8 @@ options_free(struct options *o)
 		freezero(o->api_key, strlen(o->api_key));
 	free(o->ca_file);
 	free(o->config_file);
+	free(o->inspect);
+	free(o->capture_file);
 	for (i = 0; i < o->ntunnels; i++)
 		options_tunnel_free(&o->tunnels[i]);
 	free(o->tunnels);

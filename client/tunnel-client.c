@@ -220,6 +220,8 @@ main(int argc, char *argv[])
 		fatalx("curl_global_init failed");
 	if ((r = client_signals_block()) != 0)
 		fatalx("cannot block signals: %s", tunerr_str(r));
+	if (inspect_start() != 0)
+		exit(1);
 	if ((r = ws_init()) != 0)
 		fatalx("cannot start libwebsockets");
 	if ((r = forward_start()) != 0)
@@ -235,6 +237,7 @@ main(int argc, char *argv[])
 		pthread_join(sig_thread, NULL);
 	}
 	forward_stop();
+	inspect_stop();
 	ws_free();
 	r = client.exit_code;
 	client_free();

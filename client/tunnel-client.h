@@ -42,6 +42,13 @@
 #define TC_PING_SECS		10
 #define TC_HANGUP_SECS		25
 #define TC_API_TIMEOUT		30
+#define TC_INSPECT_DEFAULT	"127.0.0.1:4040"
+#define TC_INSPECT_TRIES	10	/* 4040..4049, then any free port */
+#define TC_INSPECT_MAX		500	/* exchanges kept per tunnel */
+#define TC_INSPECT_MAX_MAX	100000
+#define TC_INSPECT_BODY_CAP	(1024 * 1024)	/* kept of each body */
+#define TC_INSPECT_CAP_MAX	(64 * 1024 * 1024)
+#define TC_INSPECT_MEM_MAX	((size_t)512 * 1024 * 1024) /* kept, all */
 
 /* One tunnel as configured: command line or a [tunnel NAME] section. */
 struct tunnel_conf {
@@ -71,6 +78,11 @@ struct options {
 	int			 connect_timeout;
 	int			 request_timeout;
 	bool			 done;		/* --help, --version: exit 0 */
+	char			*inspect;	/* inspector ADDR:PORT, NULL: off */
+	bool			 inspect_default; /* not given: next free port */
+	char			*capture_file;	/* captures kept here, or NULL */
+	int			 inspect_max;	/* exchanges kept per tunnel */
+	int			 inspect_body_cap; /* bytes kept of each body */
 	char			 agent_id[24];	/* this process, in HELLO */
 	struct tunnel_conf	*tunnels;
 	size_t			 ntunnels;
@@ -107,6 +119,8 @@ struct oqueue {
 
 struct link;
 struct upgrade;
+struct capture;
+struct capring;
 
 /*
  * One request carried over a link.  The lws thread creates it on OPEN and
@@ -135,6 +149,7 @@ struct stream {
 	struct stream		*inbox_next;
 	/* curl thread only */
 	struct upgrade		*up;		/* upgraded: a raw connection */
+	struct capture		*cap;		/* the inspector's copy, or NULL */
 	CURL			*easy;
 	bool			 easy_done;	/* no easy handle any more */
 	struct curl_slist	*hdrs;
@@ -184,6 +199,7 @@ struct link {
 	struct oqueue		 ctrl;		/* HELLO, RESPONSE, WINDOW, RESET */
 	struct oqueue		 data;		/* DATA, END */
 	struct stream		*tab[TC_TABLE_SIZE];
+	struct capring		*ring;		/* inspector captures, or NULL */
 };
 
 struct client {
@@ -210,6 +226,80 @@ struct client {
 	bool			 outq_blocked;	/* a stream waits for room */
 	bool			 kick_all;
 };
+
+/*
+ * The inspector's copy of one exchange (capture.c).  The thread that made
+ * it (the curl thread, or the replay worker) is its owner: it fills the
+ * bodies without a lock while the state is not CAPTURE_DONE, and sets
+ * state, status, response head and times under the ring's mutex.  The
+ * request head is set before the capture joins its ring and never changes;
+ * the response head never changes once the state is CAPTURE_HEAD, nor the
+ * bodies once it is CAPTURE_DONE, so readers look at those without the
+ * lock after checking the state under it (capture_view).
+ */
+enum { CAPTURE_PENDING, CAPTURE_HEAD, CAPTURE_DONE };
+
+struct capbody {
+	struct tbuf		 kept;		/* the first body-cap bytes */
+	uint64_t		 size;		/* all bytes seen */
+};
+
+struct capture {
+	atomic_int		 refs;
+	uint64_t		 id;
+	uint64_t		 replay_of;	/* 0: not a replay */
+	struct capring		*ring;
+	int64_t			 wall_ms;	/* started, ms since the epoch */
+	uint64_t		 t0_us;		/* started, monotonic */
+	struct proto_head	 req;		/* method, path, headers */
+	struct capbody		 reqbody;
+	struct capbody		 respbody;
+	/* under ring->mtx */
+	int			 state;
+	int			 status;	/* 0: none (yet) */
+	struct proto_head	 resp;
+	uint64_t		 head_us;	/* response head after t0 */
+	uint64_t		 total_us;	/* done after t0 */
+	bool			 complete;	/* whole response passed */
+	char			*error;		/* no response, cut short */
+	bool			 journaled;	/* in the capture file */
+};
+
+/* What a reader may look at: copied under the ring's mutex. */
+struct capview {
+	int			 state;
+	int			 status;
+	uint64_t		 head_us;
+	uint64_t		 total_us;
+	bool			 complete;
+	const char		*error;		/* immutable once DONE */
+};
+
+/* The exchanges of one tunnel: the newest `max`, oldest first. */
+struct capring {
+	pthread_mutex_t		 mtx;
+	const struct link	*link;		/* local service (replay) */
+	char			*label;		/* tunnel name, "" for none */
+	struct capture		**ents;		/* circular, max slots */
+	size_t			 max;
+	size_t			 first;
+	size_t			 n;
+};
+
+/* A replay's changes to the captured request (capfmt_parse_edit). */
+struct capedit {
+	char			*method;	/* NULL: as captured */
+	char			*path;
+	bool			 has_headers;	/* replace all of them */
+	struct proto_head	 headers;
+	bool			 has_body;
+	uint8_t			*body;
+	size_t			 body_len;
+};
+
+/* SSE events (inspect.c). */
+enum { INSPECT_EV_NEW = 1, INSPECT_EV_UPDATE, INSPECT_EV_CLEAR,
+    INSPECT_EV_PING };
 
 /* tunnel-client.c */
 extern struct client	 client;
@@ -267,5 +357,95 @@ void		 forward_table_remove_locked(struct stream *);
 void		 forward_send_reset_locked(struct stream *, uint32_t,
 		    const char *);
 void		 forward_send_window_locked(struct stream *, uint32_t);
+
+/* capture.c */
+int		 capture_init(size_t, size_t);
+void		 capture_free(void);
+bool		 capture_enabled(void);
+size_t		 capture_body_cap(void);
+size_t		 capture_max(void);
+void		 capture_begin(struct stream *);
+void		 capture_body(struct stream *, bool, const void *, size_t);
+void		 capture_head(struct stream *);
+void		 capture_end(struct stream *);
+struct capture	*capture_new(struct capring *, const struct proto_head *,
+		    uint64_t);
+void		 capture_put(struct capbody *, const void *, size_t);
+void		 capture_set_head(struct capture *, int,
+		    const struct proto_head *);
+void		 capture_finish(struct capture *, int, bool, const char *);
+void		 capture_ref(struct capture *);
+void		 capture_unref(struct capture *);
+void		 capture_view(struct capture *, struct capview *);
+struct capture	*capture_get(uint64_t);
+size_t		 capture_list(struct capture **, size_t);
+size_t		 capture_count(void);
+void		 capture_clear(void);
+struct capring	*capture_ring(size_t);
+size_t		 capture_nrings(void);
+int		 capture_load(const char *);
+int		 capture_journal(const char *, bool);
+uint64_t	 capture_now_us(void);
+
+/* capfmt.c */
+struct json_object;
+enum { CAPFMT_EMPTY, CAPFMT_JSON, CAPFMT_FORM, CAPFMT_TEXT, CAPFMT_IMAGE,
+    CAPFMT_BINARY };
+#define CAPFMT_HEX_MAX		(64 * 1024)	/* hex dump of the first bytes */
+#define CAPFMT_FORM_MAX		1000		/* form fields shown */
+#define CAPFMT_JSON_DEPTH	64
+struct json_object *capfmt_summary(const struct capture *,
+		    const struct capview *);
+struct json_object *capfmt_detail(const struct capture *,
+		    const struct capview *);
+struct json_object *capfmt_body(const struct capbody *, const char *);
+struct json_object *capfmt_headers(const struct proto_head *);
+struct json_object *capfmt_string(const char *, size_t);
+int		 capfmt_kind(const char *, const uint8_t *, size_t);
+bool		 capfmt_utf8_valid(const uint8_t *, size_t);
+struct json_object *capfmt_form(const uint8_t *, size_t);
+char		*capfmt_pretty_json(const uint8_t *, size_t);
+char		*capfmt_hexdump(const uint8_t *, size_t, size_t);
+char		*capfmt_b64_encode(const uint8_t *, size_t);
+int		 capfmt_b64_decode(const char *, size_t, uint8_t **, size_t *);
+int		 capfmt_parse_edit(const char *, size_t, size_t,
+		    struct capedit *, char *, size_t);
+void		 capfmt_edit_free(struct capedit *);
+bool		 capfmt_parse_id(const char *, uint64_t *);
+char		*capfmt_encode_line(const struct capture *);
+struct capture	*capfmt_decode_line(const char *, size_t, size_t, char **,
+		    char *, size_t);
+bool		 capfmt_valid_method(const char *);
+bool		 capfmt_valid_path(const char *);
+
+/* inspect.c */
+int		 inspect_start(void);
+void		 inspect_stop(void);
+void		 inspect_event(int, uint64_t);
+bool		 inspect_host_ok(const char *, const char *, int);
+void		 inspect_resume(void *);
+bool		 inspect_token_ok(const char *, const char *);
+
+/* replay.c */
+struct replay_job {
+	struct replay_job	*next;
+	struct capture		*src;		/* referenced */
+	struct capedit		 edit;
+	void			*conn;		/* suspended; resumed when done */
+	/* the result, read once the connection is resumed */
+	uint64_t		 id;		/* the new capture, 0: none */
+	int			 code;		/* HTTP status of the answer */
+	char			 error[256];
+};
+int		 replay_start(void);
+void		 replay_stop(void);
+void		 replay_kick(void);
+int		 replay_submit(struct replay_job *);
+void		 replay_job_free(struct replay_job *);
+
+/* inspect_page.c (made from inspect.html, .css and .js at build time) */
+extern const unsigned char	 inspect_html[], inspect_css[], inspect_js[];
+extern const size_t		 inspect_html_len, inspect_css_len,
+				 inspect_js_len;
 
 #endif
