@@ -1,8 +1,9 @@
 /*
  * Unit tests for src/apibody.c: the JSON body of POST /api/tunnels.  Good
  * bodies give the fields asked for; hostile ones (wrong types, huge
- * numbers, deep nesting, NUL bytes, trailing garbage, over 64 KiB) are
- * refused with the reason, and leave nothing behind.
+ * numbers, deep nesting, NUL bytes, "\u0000", invalid UTF-8, repeated
+ * keys, json-c's extensions, trailing garbage, over 64 KiB) are refused
+ * with the reason, and leave nothing behind.
  */
 #include "config.h"
 
@@ -31,6 +32,10 @@
 #define E_CIDRS		"allow_cidr must be a CIDR or a list of at most 64"
 #define E_CIDR_STR	"allow_cidr must hold strings"
 #define E_META		"metadata must be a JSON object of at most 4096 bytes"
+#define E_UTF8		"the body is not UTF-8"
+#define E_DUP		"the body repeats a key"
+#define E_RANGE		"the body holds a number out of range"
+#define E_DIFFER	"name and subdomain differ"
 
 static int	 parse(const char *, size_t, struct apibody *, char *, size_t);
 static char	*repeat(const char *, const char *, const char *, size_t,
@@ -86,6 +91,31 @@ static const struct {
 	{ .body = "{\"metadata\":{\"s\":\"caf\xc3\xa9 \\u00e9 "
 	    "\\ud83d\\ude00\"}}",
 	    .metadata = "{\"s\":\"caf\xc3\xa9 \xc3\xa9 \xf0\x9f\x98\x80\"}" },
+	/* White space around the object is fine, as RFC 8259 says. */
+	{ .body = "{\"name\":\"a\"} \r\n\t", .name = "a" },
+	{ .body = "\n{\"local_port\" :\t80 }\n", .local_port = 80 },
+	/* name and subdomain: one field, two spellings */
+	{ .body = "{\"name\":\"a\",\"subdomain\":\"a\"}", .name = "a" },
+	{ .body = "{\"subdomain\":null,\"name\":\"a\"}", .name = "a" },
+	{ .body = "{\"subdomain\":\"a\",\"name\":null}", .name = "a" },
+	/* What looks like json-c's extensions, but inside strings. */
+	{ .body = "{\"metadata\":{\"it's\":\"'q' /*c*/ //x\"}}",
+	    .metadata = "{\"it's\":\"'q' \\/*c*\\/ \\/\\/x\"}" },
+	{ .body = "{\"metadata\":{\"k\":\"\\\"{'a':1}\"}}",
+	    .metadata = "{\"k\":\"\\\"{'a':1}\"}" },
+	/* A lone surrogate escape is U+FFFD, valid UTF-8. */
+	{ .body = "{\"metadata\":{\"s\":\"\\ud800\"}}",
+	    .metadata = "{\"s\":\"\xef\xbf\xbd\"}" },
+	/* Repeated keys below the root are metadata's own business. */
+	{ .body = "{\"metadata\":{\"a\":1,\"a\":2}}",
+	    .metadata = "{\"a\":2}" },
+	{ .body = "{\"metadata\":{\"u\":\"\\u0001\\u001f\"}}",
+	    .metadata = "{\"u\":\"\\u0001\\u001f\"}" },
+	{ .body = "{\"metadata\":{\"big\":1e308,\"small\":-1e-400}}",
+	    .metadata = "{\"big\":1e308,\"small\":-1e-400}" },
+	{ .body = "{\"metadata\":{\"a\":0,\"b\":-0.0,\"c\":0.5E-3,"
+	    "\"d\":10e+2}}",
+	    .metadata = "{\"a\":0,\"b\":-0.0,\"c\":0.5E-3,\"d\":10e+2}" },
 	{ .body = "{\"name\":\"a\",\"local_port\":8080,\"type\":\"tcp\","
 	    "\"remote_port\":2222,\"pool\":true,\"basic_auth\":\"u:p\","
 	    "\"allow_cidr\":[\"10.0.0.0/8\"],\"metadata\":{\"k\":\"v\"}}",
@@ -146,7 +176,7 @@ static const struct {
 	    E_LPORT },
 	{ "{\"local_port\":80.0}", E_LPORT },
 	{ "{\"local_port\":8e1}", E_LPORT },
-	{ "{\"local_port\":1e999}", E_LPORT },
+	{ "{\"local_port\":1e999}", E_RANGE },
 	{ "{\"local_port\":\"80\"}", E_LPORT },
 	{ "{\"local_port\":\"abc\"}", E_LPORT },
 	{ "{\"local_port\":true}", E_LPORT },
@@ -165,7 +195,7 @@ static const struct {
 	{ "{\"type\":\"tcp\",\"remote_port\":0}", E_RPORT },
 	{ "{\"type\":\"tcp\",\"remote_port\":70000}", E_RPORT },
 	{ "{\"type\":\"tcp\",\"remote_port\":\"22\"}", E_RPORT },
-	{ "{\"type\":\"tcp\",\"remote_port\":1e999}", E_RPORT },
+	{ "{\"type\":\"tcp\",\"remote_port\":1e999}", E_RANGE },
 	{ "{\"pool\":1}", E_POOL },
 	{ "{\"pool\":\"true\"}", E_POOL },
 	{ "{\"pool\":[]}", E_POOL },
@@ -185,6 +215,74 @@ static const struct {
 	{ "{\"metadata\":[]}", E_META },
 	{ "{\"metadata\":1}", E_META },
 	{ "{\"metadata\":true}", E_META },
+	/* json-c's extensions: not JSON */
+	{ "{'name':'a'}", E_JSON },
+	{ "{\"name\":'a'}", E_JSON },
+	{ "{\"name\":\"a\",}", E_JSON },
+	{ "{\"allow_cidr\":[\"::1\",]}", E_JSON },
+	{ "{/*c*/}", E_JSON },
+	{ "{\"name\":\"a\"/**/}", E_JSON },
+	{ "{\"name\":\"a\"}//c", E_JSON },
+	{ "{\"pool\":True}", E_JSON },
+	{ "{\"pool\":TRUE}", E_JSON },
+	{ "{\"local_port\":080}", E_JSON },
+	{ "\xef\xbb\xbf{}", E_JSON },
+	{ "{}\f", E_JSON },
+	{ "{}\v", E_JSON },
+	/* Numbers JSON cannot carry back out */
+	{ "{\"metadata\":{\"x\":NaN}}", E_JSON },
+	{ "{\"metadata\":{\"x\":-NaN}}", E_JSON },
+	{ "{\"metadata\":{\"x\":Infinity}}", E_JSON },
+	{ "{\"metadata\":{\"x\":-Infinity}}", E_JSON },
+	{ "{\"metadata\":{\"x\":80.}}", E_JSON },
+	{ "{\"metadata\":{\"x\":1.e5}}", E_JSON },
+	{ "{\"metadata\":{\"x\":-.5}}", E_JSON },
+	{ "{\"metadata\":{\"x\":[1.,2]}}", E_JSON },
+	{ "{\"other\":[NaN]}", E_JSON },
+	{ "{\"local_port\":NaN}", E_JSON },
+	{ "{\"metadata\":{\"x\":1e999}}", E_RANGE },
+	{ "{\"metadata\":{\"x\":-1E+309}}", E_RANGE },
+	{ "{\"metadata\":{\"x\":[1,{\"y\":-1e400}]}}", E_RANGE },
+	{ "{\"other\":{\"y\":[[1e999]]}}", E_RANGE },
+	/* "\u0000": json-c's C strings would end there */
+	{ "{\"name\":\"a\\u0000b\"}", E_JSON },
+	{ "{\"name\":\"a\\u0000\"}", E_JSON },
+	{ "{\"type\":\"tcp\\u0000x\"}", E_JSON },
+	{ "{\"basic_auth\":\"alice:pw\\u0000more\"}", E_JSON },
+	{ "{\"allow_cidr\":\"10.0.0.0/8\\u0000junk\"}", E_JSON },
+	{ "{\"na\\u0000me\":\"a\"}", E_JSON },
+	{ "{\"metadata\":{\"k\\u0000\":1}}", E_JSON },
+	{ "{\"metadata\":{\"k\":[\"\\u0000\"]}}", E_JSON },
+	/* invalid UTF-8, in strings or out */
+	{ "{\"metadata\":{\"s\":\"\xff\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\x80\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xc3\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xc0\x80\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xc1\xbf\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xe0\x80\xaf\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xed\xa0\x80\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xe2\x82\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xf0\x8f\xbf\xbf\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xf4\x90\x80\x80\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"s\":\"\xf5\x80\x80\x80\"}}", E_UTF8 },
+	{ "{\"metadata\":{\"\xfe\":1}}", E_UTF8 },
+	{ "{\"basic_auth\":\"alice:\xe9t\xe9\"}", E_UTF8 },
+	{ "{\"name\":\"a\"}\xc3", E_UTF8 },
+	{ "\xff{}", E_UTF8 },
+	/* repeated keys: which one would count? */
+	{ "{\"name\":\"a\",\"name\":\"b\"}", E_DUP },
+	{ "{\"name\":\"a\",\"name\":\"a\"}", E_DUP },
+	{ "{\"local_port\":80,\"local_port\":\"x\"}", E_DUP },
+	{ "{\"type\":\"http\",\"pool\":true,\"type\":\"tcp\"}", E_DUP },
+	{ "{\"x\":1,\"x\":1}", E_DUP },
+	{ "{\"metadata\":{},\"metadata\":{\"a\":1}}", E_DUP },
+	{ "{\"n\\u0061me\":\"a\",\"name\":\"b\"}", E_DUP },
+	/* name and subdomain: both are checked, and must agree */
+	{ "{\"name\":\"a\",\"subdomain\":\"b\"}", E_DIFFER },
+	{ "{\"subdomain\":\"a\",\"name\":\"b\"}", E_DIFFER },
+	{ "{\"subdomain\":\"a\",\"name\":\"A\"}", E_NAME },
+	{ "{\"subdomain\":null,\"name\":\"A\"}", E_NAME },
+	{ "{\"name\":\"a\",\"subdomain\":1}", E_NAME },
 };
 
 /* Bad bodies holding NUL bytes, so with their length. */
@@ -304,7 +402,7 @@ START_TEST(test_good)
 }
 END_TEST
 
-/* No proper prefix of a good body is taken: a cut body is refused. */
+/* A good body cut anywhere before its end is refused. */
 START_TEST(test_good_prefixes)
 {
 	struct apibody	 b;
@@ -312,6 +410,8 @@ START_TEST(test_good_prefixes)
 	const char	*s = good[_i].body;
 	size_t		 n, len = strlen(s);
 
+	while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
+		len--;
 	for (n = 1; n < len; n++) {
 		ck_assert_msg(parse(s, n, &b, err, sizeof(err)) == TUN_EINVAL,
 		    "%.*s taken", (int)n, s);
