@@ -32,7 +32,6 @@
 static int	proto_check_stream(uint8_t, uint32_t);
 static int	proto_parse_json(const uint8_t *, size_t,
 		    struct json_object **);
-static int	proto_json_scan(const uint8_t *, size_t, size_t *);
 static int	proto_json_int(struct json_object *, const char *, bool,
 		    int64_t, int64_t, int64_t *);
 static int	proto_json_str(struct json_object *, const char *, bool,
@@ -203,7 +202,7 @@ out:
  * text has parsed already; refuse those, and count the root object's keys so
  * that the caller can spot a repeated one.
  */
-static int
+int
 proto_json_scan(const uint8_t *p, size_t len, size_t *nkeys)
 {
 	size_t	i, depth = 0;

@@ -127,6 +127,13 @@ struct proto_msg {
  */
 int	 proto_parse(const uint8_t *buf, size_t len, struct proto_msg *m);
 void	 proto_msg_clear(struct proto_msg *);
+/*
+ * What json-c takes but RFC 8259 does not (single quotes, comments), or
+ * takes quietly ("\u0000", repeated keys), in text that parsed already:
+ * 0 or TUN_EPROTO, and the number of keys of the root object in *nkeys.
+ * Also for tunneld's API bodies.
+ */
+int	 proto_json_scan(const uint8_t *, size_t, size_t *);
 
 /* Encoders append one whole message to `out`; TUN_ETOOBIG if it won't fit. */
 void	 proto_put_hdr(uint8_t out[PROTO_HDR_LEN], uint8_t type, uint8_t flags,

@@ -28,7 +28,6 @@ static int	wsframe_data(struct wsframe_dec *, uint8_t *, size_t,
 		    size_t *, struct wsframe_ev *);
 static int	wsframe_ctl_event(struct wsframe_dec *, struct wsframe_ev *);
 static void	wsframe_frame_done(struct wsframe_dec *);
-static int	wsframe_utf8(uint32_t *, const uint8_t *, size_t);
 static bool	wsframe_close_valid(unsigned);
 static size_t	wsframe_min(uint64_t, size_t);
 
@@ -290,7 +289,7 @@ wsframe_frame_done(struct wsframe_dec *d)
  * past U+10FFFF).  *st is 0 between characters, else the count of
  * continuation bytes still due << 16 | the next byte's low << 8 | high.
  */
-static int
+int
 wsframe_utf8(uint32_t *st, const uint8_t *p, size_t n)
 {
 	unsigned	need = *st >> 16, lo = (*st >> 8) & 0xff, hi = *st & 0xff;

@@ -105,5 +105,11 @@ size_t	 wsframe_close_payload(uint8_t *out, uint16_t code, const char *reason);
 int	 wsframe_accept_key(const char *key, char *out, size_t outlen);
 /* A valid client key is base64 of 16 bytes (24 chars). */
 bool	 wsframe_valid_key(const char *key);
+/*
+ * UTF-8 (RFC 3629), checked in pieces: *st is 0 before the first and, if
+ * the text ends on a whole character, after the last.  0 or -1.  Also for
+ * tunneld's API bodies.
+ */
+int	 wsframe_utf8(uint32_t *st, const uint8_t *p, size_t n);
 
 #endif

@@ -15,21 +15,6 @@
 #include "tunneld.h"
 #include "xmalloc.h"
 
-#define API_MAX_METADATA	4096
-#define API_MAX_CIDRS		64
-
-struct create_req {
-	const char	*name;
-	int		 local_port;
-	char		*metadata;
-	const char	*basic_auth;
-	const char	*cidrs[API_MAX_CIDRS];
-	size_t		 ncidrs;
-	bool		 tcp;		/* type "tcp" */
-	int		 remote_port;	/* tcp: asked for, 0: any */
-	bool		 pool;		/* join the agents of the tunnel */
-};
-
 static enum MHD_Result	 api_send(struct MHD_Connection *, int,
 			    struct json_object *);
 static enum MHD_Result	 api_health(struct MHD_Connection *);
@@ -45,8 +30,6 @@ static enum MHD_Result	 api_one(struct MHD_Connection *,
 static enum MHD_Result	 api_one_base(struct MHD_Connection *,
 			    const struct apikey *, const char *, const char *,
 			    const char *, const char *);
-static int		 api_parse_create(struct preq *, struct json_object **,
-			    struct create_req *, const char **);
 static struct json_object *api_tunnel_json(const struct tunnel *, bool,
 			    const char *);
 static bool		 api_may(const struct apikey *, const struct tunnel *);
@@ -253,156 +236,31 @@ api_tunnel_json(const struct tunnel *t, bool admin, const char *base)
 	return o;
 }
 
-/* Every field optional; a present one is validated. */
-static int
-api_parse_create(struct preq *pr, struct json_object **rootp,
-    struct create_req *cr, const char **err)
-{
-	struct json_tokener	*tok;
-	struct json_object	*root, *v, *e;
-	const char		*s;
-	size_t			 len = tbuf_len(&pr->body), i;
-
-	memset(cr, 0, sizeof(*cr));
-	*rootp = NULL;
-	if (len == 0)
-		return 0;
-	tok = json_tokener_new_ex(16);
-	root = json_tokener_parse_ex(tok, (const char *)tbuf_ptr(&pr->body),
-	    (int)len);
-	if (root == NULL || json_tokener_get_parse_end(tok) != len) {
-		json_tokener_free(tok);
-		json_object_put(root);
-		*err = "the body is not valid JSON";
-		return TUN_EINVAL;
-	}
-	json_tokener_free(tok);
-	*rootp = root;
-	if (!json_object_is_type(root, json_type_object)) {
-		*err = "the body must be a JSON object";
-		return TUN_EINVAL;
-	}
-	if ((json_object_object_get_ex(root, "subdomain", &v) ||
-	    json_object_object_get_ex(root, "name", &v)) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    !util_valid_name(s = json_object_get_string(v))) {
-			*err = "name must match [a-z0-9-]{1,63} (a DNS label)";
-			return TUN_EINVAL;
-		}
-		if (http_reserved(s)) {
-			*err = "that name is reserved by the server";
-			return TUN_EINVAL;
-		}
-		cr->name = s;
-	}
-	if (json_object_object_get_ex(root, "local_port", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 1 ||
-		    json_object_get_int64(v) > 65535) {
-			*err = "local_port must be an integer from 1 to 65535";
-			return TUN_EINVAL;
-		}
-		cr->local_port = json_object_get_int(v);
-	}
-	if (json_object_object_get_ex(root, "type", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_string)) {
-			*err = "type must be \"http\" or \"tcp\"";
-			return TUN_EINVAL;
-		}
-		s = json_object_get_string(v);
-		if (strcmp(s, "tcp") == 0)
-			cr->tcp = true;
-		else if (strcmp(s, "http") != 0) {
-			*err = "type must be \"http\" or \"tcp\"";
-			return TUN_EINVAL;
-		}
-	}
-	if (json_object_object_get_ex(root, "remote_port", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_int) ||
-		    json_object_get_int64(v) < 1 ||
-		    json_object_get_int64(v) > 65535) {
-			*err = "remote_port must be an integer from 1 to "
-			    "65535";
-			return TUN_EINVAL;
-		}
-		if (!cr->tcp) {
-			*err = "remote_port is for tcp tunnels";
-			return TUN_EINVAL;
-		}
-		cr->remote_port = json_object_get_int(v);
-	}
-	if (json_object_object_get_ex(root, "pool", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_boolean)) {
-			*err = "pool must be true or false";
-			return TUN_EINVAL;
-		}
-		cr->pool = json_object_get_boolean(v);
-	}
-	if (json_object_object_get_ex(root, "basic_auth", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (!json_object_is_type(v, json_type_string)) {
-			*err = "basic_auth must be \"user:password\"";
-			return TUN_EINVAL;
-		}
-		cr->basic_auth = json_object_get_string(v);
-	}
-	if (json_object_object_get_ex(root, "allow_cidr", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		if (json_object_is_type(v, json_type_string))
-			cr->cidrs[cr->ncidrs++] = json_object_get_string(v);
-		else if (json_object_is_type(v, json_type_array) &&
-		    json_object_array_length(v) <= API_MAX_CIDRS) {
-			for (i = 0; i < json_object_array_length(v); i++) {
-				e = json_object_array_get_idx(v, i);
-				if (!json_object_is_type(e, json_type_string)) {
-					*err = "allow_cidr must hold strings";
-					return TUN_EINVAL;
-				}
-				cr->cidrs[cr->ncidrs++] =
-				    json_object_get_string(e);
-			}
-		} else {
-			*err = "allow_cidr must be a CIDR or a list of at "
-			    "most 64";
-			return TUN_EINVAL;
-		}
-	}
-	if (json_object_object_get_ex(root, "metadata", &v) &&
-	    !json_object_is_type(v, json_type_null)) {
-		s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
-		if (!json_object_is_type(v, json_type_object) ||
-		    strlen(s) > API_MAX_METADATA) {
-			*err = "metadata must be a JSON object of at most "
-			    "4096 bytes";
-			return TUN_EINVAL;
-		}
-		cr->metadata = xstrdup(s);
-	}
-	return 0;
-}
-
 static enum MHD_Result
 api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 {
-	struct create_req	 cr;
-	struct json_object	*root, *o;
+	struct apibody		 cr;
+	struct json_object	*o;
 	struct tunnel		*t, *scratch;
 	struct session		*old[TUNNELD_POOL_MAX];
 	int			 nold = 0;
 	const char		*err = NULL;
 	int			 r;
 	char			 id[TUNNELD_ID_LEN], token[TUNNELD_TOKEN_LEN + 1];
+	char			 msg[128];
 	int			 status = 201;
 	enum MHD_Result		 ret;
 	char			*base = http_request_base(c);
 
-	if (api_parse_create(pr, &root, &cr, &err) != 0) {
-		ret = http_send_json_error(c, 400, err);
+	if ((r = apibody_parse((const char *)tbuf_ptr(&pr->body),
+	    tbuf_len(&pr->body), &cr, msg, sizeof(msg))) != 0) {
+		ret = http_send_json_error(c, r == TUN_ETOOBIG ? 413 : 400,
+		    msg);
+		goto out;
+	}
+	if (cr.name != NULL && http_reserved(cr.name)) {
+		ret = http_send_json_error(c, 400,
+		    "that name is reserved by the server");
 		goto out;
 	}
 	if (cr.name != NULL && limits_denied_name(cr.name)) {
@@ -523,8 +381,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	ret = api_send(c, status, o);
 out:
 	free(base);
-	free(cr.metadata);
-	json_object_put(root);
+	apibody_free(&cr);
 	return ret;
 }
 

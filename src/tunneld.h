@@ -367,6 +367,25 @@ int		 keyfile_parse_line(const char *, struct apikey *, char *,
 		    size_t);
 bool		 keyfile_name_allowed(const struct apikey *, const char *);
 
+/* apibody.c */
+#define APIBODY_MAX_CIDRS	64
+#define APIBODY_MAX_METADATA	4096
+struct apibody {			/* POST /api/tunnels */
+	struct json_object *root;	/* the parsed body: owns the strings */
+	const char	*name;		/* name or subdomain, or NULL */
+	int		 local_port;	/* 0: not given */
+	bool		 tcp;		/* type "tcp" */
+	int		 remote_port;	/* tcp: asked for, 0: any */
+	bool		 pool;		/* join the agents of the tunnel */
+	const char	*basic_auth;	/* "user:password", or NULL */
+	const char	*cidrs[APIBODY_MAX_CIDRS];
+	size_t		 ncidrs;
+	char		*metadata;	/* compact JSON text, or NULL */
+};
+int		 apibody_parse(const char *, size_t, struct apibody *, char *,
+		    size_t);
+void		 apibody_free(struct apibody *);
+
 /* http.c */
 enum MHD_Result	 http_handler(void *, struct MHD_Connection *, const char *,
 		    const char *, const char *, const char *, size_t *,

@@ -10,7 +10,8 @@ export LC_ALL
 : "${top_builddir:=.}"
 : "${top_srcdir:=.}"
 
-targets="fuzz_wsframe fuzz_proto fuzz_conf fuzz_httphdr fuzz_httphead fuzz_jwt"
+targets="fuzz_wsframe fuzz_proto fuzz_conf fuzz_httphdr fuzz_httphead fuzz_jwt
+    fuzz_apibody"
 n=0
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/replay.XXXXXX") || exit 99

@@ -83,6 +83,20 @@ api reserved2 "$KEY" POST /api/tunnels --data '{"name":"health"}'
 api_err "reserved name health" 400 reserved2
 api badname "$KEY" POST /api/tunnels --data '{"subdomain":"Bad_Name!"}'
 api_err "invalid name" 400 badname
+api nulname "$KEY" POST /api/tunnels --data '{"name":"ok-name\u0000x"}'
+api_err "a name with \\u0000" 400 nulname
+api dupkey "$KEY" POST /api/tunnels --data '{"name":"dup-a","name":"dup-b"}'
+api_err "a repeated key" 400 dupkey
+api nan "$KEY" POST /api/tunnels --data '{"metadata":{"x":NaN}}'
+api_err "NaN in metadata" 400 nan
+printf '{"metadata":{"x":"\377"}}' >"$TMPD/utf8.json"
+api utf8 "$KEY" POST /api/tunnels --data-binary @"$TMPD/utf8.json"
+api_err "invalid UTF-8 in metadata" 400 utf8
+printf '{"name":"white-space"}\n' >"$TMPD/ws.json"
+api ws "$KEY" POST /api/tunnels --data-binary @"$TMPD/ws.json"
+is "a body ending in a newline: 201" "$HTTP_STATUS" 201
+api delws "$KEY" DELETE /api/tunnels/white-space
+is "delete it again" "$HTTP_STATUS" 200
 
 api mine "$KEY" POST /api/tunnels --data '{"subdomain":"taken-name"}'
 is "create a named tunnel: 201" "$HTTP_STATUS" 201
