@@ -24,8 +24,9 @@ ECHO_PID=$_pid
 wait_for 10 test -s "$TMPD/tcpecho.port" || bail "tcpecho.py did not start"
 ECHO_PORT=$(cat "$TMPD/tcpecho.port")
 
-# A range of 20 ports somewhere in 21000-40999.
-LO=$((21000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 1000 * 20))
+# A range of 20 ports somewhere in 21000-32599, below the kernel's
+# ephemeral ports (32768 on), which other connections may hold.
+LO=$((21000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 580 * 20))
 HI=$((LO + 19))
 # At debug level tunneld names each connection's stream and caller port,
 # so a failed connection can be followed through both logs (tcp_diag).
