@@ -48,7 +48,6 @@ static void	 capfmt_media(const char *, char *, size_t);
 static bool	 capfmt_is_image(const char *);
 static bool	 capfmt_is_json_type(const char *);
 static bool	 capfmt_textish(const uint8_t *, size_t);
-static int	 capfmt_unhex(int);
 static char	*capfmt_urldecode(const uint8_t *, size_t, size_t *);
 static int	 capfmt_get_head(struct json_object *, const char *,
 		    struct proto_head *, char *, size_t);
@@ -387,17 +386,6 @@ capfmt_pretty_json(const uint8_t *p, size_t len)
 	return s;
 }
 
-static int
-capfmt_unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* application/x-www-form-urlencoded: '+' is a space, %XX a byte. */
 static char *
@@ -411,8 +399,8 @@ capfmt_urldecode(const uint8_t *p, size_t len, size_t *outlen)
 		if (p[i] == '+')
 			out[j++] = ' ';
 		else if (p[i] == '%' && i + 2 < len &&
-		    (hi = capfmt_unhex(p[i + 1])) >= 0 &&
-		    (lo = capfmt_unhex(p[i + 2])) >= 0) {
+		    (hi = util_hexval(p[i + 1])) >= 0 &&
+		    (lo = util_hexval(p[i + 2])) >= 0) {
 			out[j++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else

@@ -562,8 +562,7 @@ static size_t
 forward_header_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct stream	*st = arg;
-	const char	*errstr;
-	char		*colon, line[12];
+	char		*colon;
 	size_t		 len = size * n, nl, vl;
 	const char	*v;
 
@@ -574,14 +573,7 @@ forward_header_cb(char *buf, size_t size, size_t n, void *arg)
 		nl--;
 	if (nl >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
 		proto_head_clear(&st->resp);
-		st->status = 0;
-		if ((v = memchr(buf, ' ', nl)) != NULL &&
-		    (size_t)(buf + nl - v) >= 4) {
-			memcpy(line, v + 1, 3);
-			line[3] = '\0';
-			st->status = (int)util_strtonum(line, 100, 999,
-			    &errstr);
-		}
+		st->status = httphdr_status_line(buf, nl);
 		return len;
 	}
 	if (nl == 0) {

@@ -251,8 +251,7 @@ replay_header_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct replay_run	*rr = arg;
 	size_t			 len = size * n, nl, vl;
-	const char		*v, *colon, *errstr;
-	char			 code[4];
+	const char		*v, *colon;
 
 	if (rr->head_done)
 		return len;
@@ -261,14 +260,7 @@ replay_header_cb(char *buf, size_t size, size_t n, void *arg)
 		nl--;
 	if (nl >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
 		proto_head_clear(&rr->resp);
-		rr->status = 0;
-		if ((v = memchr(buf, ' ', nl)) != NULL &&
-		    (size_t)(buf + nl - v) >= 4) {
-			memcpy(code, v + 1, 3);
-			code[3] = '\0';
-			rr->status = (int)util_strtonum(code, 100, 999,
-			    &errstr);
-		}
+		rr->status = httphdr_status_line(buf, nl);
 		return len;
 	}
 	if (nl == 0) {

@@ -518,3 +518,23 @@ httphdr_xff_client(const char *v, const struct cidr *trusted, size_t ntrusted,
 			return 0;
 	}
 }
+
+/*
+ * The status of an HTTP/1.x status line of len bytes ("HTTP/1.1 200 OK",
+ * no CR LF needed), or 0 if it is not one.
+ */
+int
+httphdr_status_line(const char *buf, size_t len)
+{
+	const char	*v, *errstr;
+	char		 code[4];
+	long long	 st;
+
+	if (len < 5 || memcmp(buf, "HTTP/", 5) != 0 ||
+	    (v = memchr(buf, ' ', len)) == NULL || (size_t)(buf + len - v) < 4)
+		return 0;
+	memcpy(code, v + 1, 3);
+	code[3] = '\0';
+	st = util_strtonum(code, 100, 999, &errstr);
+	return errstr == NULL ? (int)st : 0;
+}

@@ -29,6 +29,7 @@ bool	 httphdr_hop_by_hop(const char *name, const char *connection);
  * is not a token ("a b") matches nothing.
  */
 bool	 httphdr_has_token(const char *list, const char *token);
+int	 httphdr_status_line(const char *, size_t);	/* 0: not one */
 /* X-Forwarded-*, Forwarded and X-Real-IP: replaced unless trusted. */
 bool	 httphdr_is_forwarding(const char *name);
 /*

@@ -321,3 +321,16 @@ util_random_hex(char *out, size_t size)
 	}
 	out[i] = '\0';
 }
+
+/* The value of one hex digit, either case; -1 for anything else. */
+int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -24,6 +24,7 @@ void	 util_random_hex(char *, size_t);	/* [0-9a-f], NUL at len-1 */
 void	 util_sha256_hex(const void *, size_t, char out[UTIL_SHA256_HEX]);
 bool	 util_valid_name(const char *);		/* [a-z0-9-]{1,63}, DNS label */
 char	*util_trim(char *);
+int	 util_hexval(int);			/* a hex digit's value, or -1 */
 int	 util_split_hostport(const char *, char *, size_t, int *);
 
 /* CIDR lists: trusted proxies, visitor allow lists. */

@@ -28,7 +28,6 @@ static struct websess		 websess_tab[WEBSESS_MAX];
 static struct websess_fail	 websess_fails[WEBSESS_FAIL_SLOTS];
 
 static struct websess	*websess_find_locked(const char *, int64_t);
-static int		 websess_hexval(int);
 
 /*
  * A new session for the admin key of hash key_hash: the cookie value in
@@ -185,17 +184,6 @@ websess_cookie(const char *hdr, const char *name, char *out, size_t outlen)
 	return false;
 }
 
-static int
-websess_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * Field `name` of an application/x-www-form-urlencoded body of len bytes
@@ -224,8 +212,8 @@ websess_form(const char *body, size_t len, const char *name, char *out,
 					ch = ' ';
 				else if (ch == '%') {
 					if (amp - p < 3 ||
-					    (hi = websess_hexval(p[1])) < 0 ||
-					    (lo = websess_hexval(p[2])) < 0)
+					    (hi = util_hexval(p[1])) < 0 ||
+					    (lo = util_hexval(p[2])) < 0)
 						return false;
 					ch = hi * 16 + lo;
 					p += 2;

@@ -684,6 +684,39 @@ START_TEST(test_xff_untrusted)
 END_TEST
 
 /* A long chain of trusted hops is cut at HTTPHDR_MAX_XFF entries. */
+/* Status lines as libcurl hands them over, and hostile ones. */
+START_TEST(test_status_line)
+{
+	static const struct {
+		const char	*line;
+		int		 status;
+	} cases[] = {
+		{ "HTTP/1.1 200 OK", 200 },
+		{ "HTTP/1.0 404 Not Found", 404 },
+		{ "HTTP/1.1 101 Switching Protocols", 101 },
+		{ "HTTP/2 204", 204 },
+		{ "HTTP/1.1 999 ?", 999 },
+		{ "HTTP/1.1 099 low", 0 },
+		{ "HTTP/1.1 20", 0 },
+		{ "HTTP/1.1 2x0 OK", 0 },
+		{ "HTTP/1.1 -20 OK", 0 },
+		{ "HTTP/1.1", 0 },
+		{ "HTTP/", 0 },
+		{ "HTTX/1.1 200 OK", 0 },
+		{ "Content-Type: text/plain", 0 },
+		{ "", 0 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_int_eq(httphdr_status_line(cases[i].line,
+		    strlen(cases[i].line)), cases[i].status);
+	/* The length is honoured: the code past it is not read. */
+	ck_assert_int_eq(httphdr_status_line("HTTP/1.1 200 OK", 11), 0);
+	ck_assert_int_eq(httphdr_status_line("HTTP/1.1 200 OK", 12), 200);
+}
+END_TEST
+
 START_TEST(test_xff_long)
 {
 	struct cidr		 tr;
@@ -734,6 +767,7 @@ httphdr_suite(void)
 	tcase_add_loop_test(tc, test_xff_client, 0, nitems(xffs));
 	tcase_add_test(tc, test_xff_untrusted);
 	tcase_add_test(tc, test_xff_long);
+	tcase_add_test(tc, test_status_line);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -534,6 +534,25 @@ START_TEST(test_tbuf_ceiling)
 }
 END_TEST
 
+START_TEST(test_hexval)
+{
+	const char	*hex = "0123456789abcdefABCDEF";
+	int		 c, n = 0;
+
+	for (c = -1; c < 256; c++)
+		if (util_hexval(c) >= 0) {
+			ck_assert_ptr_nonnull(strchr(hex, c));
+			n++;
+		}
+	ck_assert_int_eq(n, 22);
+	ck_assert_int_eq(util_hexval('7'), 7);
+	ck_assert_int_eq(util_hexval('b'), 11);
+	ck_assert_int_eq(util_hexval('F'), 15);
+	ck_assert_int_eq(util_hexval('g'), -1);
+	ck_assert_int_eq(util_hexval('\0'), -1);
+}
+END_TEST
+
 START_TEST(test_tbuf_consume)
 {
 	struct tbuf	b;
@@ -699,6 +718,7 @@ util_suite(void)
 	tcase_add_test(tc, test_tbuf_reserve_commit);
 	tcase_add_test(tc, test_tbuf_shrink_reset);
 	tcase_add_test(tc, test_tbuf_stream);
+	tcase_add_test(tc, test_hexval);
 	suite_add_tcase(s, tc);
 	return s;
 }
