@@ -31,21 +31,33 @@ tbuf_reset(struct tbuf *b)
 uint8_t *
 tbuf_reserve(struct tbuf *b, size_t n)
 {
-	size_t	need, ncap;
+	size_t	need, ncap, ceiling;
 
 	if (n > b->max - b->len)
 		return NULL;
-	if (b->off > 0 && (b->len == 0 || b->off + b->len + n > b->cap)) {
+	if (b->len == 0)
+		b->off = 0;
+	/*
+	 * The allocation may exceed max by half, so that the bytes still
+	 * held are moved to the front only when no more of them are left
+	 * than were consumed since the last move: a buffer that is filled
+	 * at one end while it drains at the other costs a bounded number
+	 * of copies per byte, not one move of the whole buffer per append.
+	 */
+	ceiling = b->max > SIZE_MAX / 3 * 2 ? SIZE_MAX : b->max + b->max / 2;
+	need = b->off + b->len + n;
+	if (b->off > 0 && need > b->cap &&
+	    (b->len <= b->off || need > ceiling)) {
 		memmove(b->data, b->data + b->off, b->len);
 		b->off = 0;
+		need = b->len + n;
 	}
-	need = b->len + n;
 	if (need > b->cap || b->data == NULL) {
 		ncap = b->cap ? b->cap : 256;
 		while (ncap < need)
 			ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-		if (ncap > b->max)
-			ncap = b->max;		/* still >= need */
+		if (ncap > ceiling)
+			ncap = ceiling;		/* still >= need */
 		if (ncap == 0)
 			ncap = 1;		/* tbuf_reserve(b, 0), max 0 */
 		b->data = xreallocarray(b->data, ncap, 1);
