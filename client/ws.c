@@ -5,8 +5,11 @@
  * Each link connects to /api/tunnel/connect/{id} with its token, sends
  * HELLO, and dispatches the server's messages: stream news goes to the
  * curl thread (forward.c) under client.mtx.  Outgoing messages wait in the
- * link's two queues (control first, then DATA and END) and are written
- * one per WRITEABLE callback.  A lost link is retried forever with
+ * link's two queues (control first, then DATA and END).  Each WRITEABLE
+ * callback frames a batch of them itself (masked with fresh keys, 8 bytes
+ * at a time) into one buffer and hands it to lws as raw bytes: one send()
+ * for many messages, and none of lws's byte-at-a-time masking.  A lost
+ * link is retried forever with
  * exponential backoff and jitter; a refused token makes a new tunnel.
  */
 #include "config.h"
@@ -14,11 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
 #include "log.h"
 #include "tunerr.h"
 #include "tunnel-client.h"
 #include "util.h"
+#include "wsframe.h"
 #include "xmalloc.h"
+
+/*
+ * One WRITEABLE callback sends up to WS_TX_BATCH bytes of messages; the
+ * buffer also holds one whole message past it and the frame headers.
+ */
+#define WS_TX_BATCH	(128 * 1024)
+#define WS_TX_FRAMES	64
+#define WS_TX_SIZE	(LWS_PRE + WS_TX_BATCH + PROTO_MAX_MSG + \
+			    WS_TX_FRAMES * WS_MAX_HEADER)
+#define WS_MASK_POOL	1024	/* bytes of masking keys fetched at once */
 
 static int	 ws_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
@@ -43,6 +60,12 @@ static void	 ws_attached(struct proto_msg *);
 static void	 ws_detach(struct proto_msg *);
 static void	 ws_drop(struct link *, int, const char *);
 static struct omsg *ws_pop_locked(struct link *);
+static size_t	 ws_frame_into(uint8_t *, const struct omsg *);
+
+static uint8_t	*ws_txbuf;		/* the lws thread's frame buffer */
+static uint8_t	 ws_masks[WS_MASK_POOL];
+static size_t	 ws_masks_used = WS_MASK_POOL;
+static bool	 ws_fwd_due;		/* stream news for the curl thread */
 static bool	 ws_pending(struct link *);
 
 static const struct lws_protocols ws_protocols[] = {
@@ -100,6 +123,7 @@ ws_init(void)
 		info.client_ssl_ca_filepath = o->ca_file;
 	if ((client.ctx = lws_create_context(&info)) == NULL)
 		return TUN_EIO;
+	ws_txbuf = xmalloc(WS_TX_SIZE);
 	lws_sul_schedule(client.ctx, 0, &client.links[0].sul, ws_connect_cb, 1);
 	return 0;
 }
@@ -110,6 +134,11 @@ ws_run(void)
 	while (!client_stopping()) {
 		if (lws_service(client.ctx, 0) < 0)
 			break;
+		/* One wake-up for all the messages of this round. */
+		if (ws_fwd_due) {
+			ws_fwd_due = false;
+			forward_wake();
+		}
 	}
 }
 
@@ -123,6 +152,8 @@ ws_free(void)
 	lws_sul_cancel(&client.links[0].sul);
 	lws_context_destroy(client.ctx);
 	client.ctx = NULL;
+	free(ws_txbuf);
+	ws_txbuf = NULL;
 	pthread_mutex_lock(&client.mtx);
 	for (i = 0; i < client.nlinks; i++)
 		ws_queue_free_locked(&client.links[i]);
@@ -588,16 +619,52 @@ ws_receive(struct link *l, struct lws *wsi, const void *in, size_t len)
 	return 0;
 }
 
-/* One message per callback; come back if there is more. */
+/*
+ * One masked binary frame for m at out; returns its length.  RFC 6455
+ * wants an unpredictable key per frame: they come from GnuTLS's nonce
+ * generator, a pool at a time.
+ */
+static size_t
+ws_frame_into(uint8_t *out, const struct omsg *m)
+{
+	const uint8_t	*key;
+	size_t		 n;
+
+	if (ws_masks_used + 4 > sizeof(ws_masks)) {
+		if (gnutls_rnd(GNUTLS_RND_NONCE, ws_masks,
+		    sizeof(ws_masks)) != 0)
+			fatalx("gnutls_rnd failed");
+		ws_masks_used = 0;
+	}
+	key = ws_masks + ws_masks_used;
+	ws_masks_used += 4;
+	n = wsframe_header(out, WS_OP_BINARY, true, m->len, key);
+	memcpy(out + n, m->buf + LWS_PRE, m->len);
+	wsframe_mask(out + n, m->len, key, 0);
+	return n + m->len;
+}
+
+/*
+ * A batch of messages per callback, framed here and written as raw bytes
+ * (lws queues what the socket does not take, and calls back only when
+ * that has gone); come back if there is more.
+ */
 static int
 ws_writeable(struct link *l, struct lws *wsi)
 {
 	struct omsg	*m;
+	uint8_t		*out = ws_txbuf + LWS_PRE;
+	size_t		 len = 0, frames = 0;
 	bool		 more, kick = false;
 	int		 n;
 
 	pthread_mutex_lock(&client.mtx);
-	m = ws_pop_locked(l);
+	while (len < WS_TX_BATCH && frames < WS_TX_FRAMES &&
+	    (m = ws_pop_locked(l)) != NULL) {
+		len += ws_frame_into(out + len, m);
+		frames++;
+		free(m);
+	}
 	more = l->ctrl.head != NULL || l->data.head != NULL;
 	if (client.outq_blocked && client.outq_bytes < TC_OUTQ_LOW) {
 		client.outq_blocked = false;
@@ -607,11 +674,10 @@ ws_writeable(struct link *l, struct lws *wsi)
 	pthread_mutex_unlock(&client.mtx);
 	if (kick)
 		forward_wake();
-	if (m == NULL)
+	if (len == 0)
 		return 0;
-	n = lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_BINARY);
-	free(m);
-	if (n < 0) {
+	n = lws_write(wsi, out, len, LWS_WRITE_RAW);
+	if (n < 0 || (size_t)n != len) {
 		log_warn("WebSocket write failed");
 		return -1;
 	}
@@ -657,7 +723,7 @@ ws_message(struct link *l, const uint8_t *buf, size_t len)
 	}
 	proto_msg_clear(&m);
 	if (wake)
-		forward_wake();
+		ws_fwd_due = true;
 	if (l->wsi != NULL && ws_pending(l))
 		lws_callback_on_writable(l->wsi);
 	return r;
