@@ -45,6 +45,7 @@
 #include "xmalloc.h"
 
 #define FWD_PAGE_MAX	2048
+#define FWD_WAKE_BYTES	(64 * 1024)	/* DATA queued: wake lws now */
 #define FWD_UP_PEND	(2 * PROTO_MAX_DATA)	/* head leftovers */
 #define FWD_UP_READS	8			/* reads per turn */
 
@@ -80,8 +81,11 @@ struct upgrade {
 static struct curl_waitfd	*fwd_poll;	/* curl thread only */
 static struct stream		**fwd_pollst;
 static size_t			 fwd_npoll;
+static bool			 fwd_ws_due;	/* curl thread: wake lws */
+static size_t			 fwd_ws_bytes;	/* DATA since the last wake */
 
 static void	*forward_main(void *);
+static void	 forward_ws_wake(void);
 static void	 forward_drain(void);
 static void	 forward_process(struct stream *);
 static void	 forward_begin(struct stream *);
@@ -180,6 +184,17 @@ forward_stop(void)
 	fwd_npoll = 0;
 }
 
+/*
+ * Messages queued for the server: wake the lws thread once, before this
+ * thread next sleeps, so that a response's head, body and END that curl
+ * hands over in one pass leave in one write.
+ */
+static void
+forward_ws_wake(void)
+{
+	fwd_ws_due = true;
+}
+
 void
 forward_wake(void)
 {
@@ -197,6 +212,11 @@ forward_main(void *arg)
 		curl_multi_perform(client.multi, &running);
 		forward_reap();
 		n = forward_up_pollset();
+		if (fwd_ws_due) {
+			fwd_ws_due = false;
+			fwd_ws_bytes = 0;
+			ws_wake();
+		}
 		curl_multi_poll(client.multi, n > 0 ? fwd_poll : NULL,
 		    (unsigned int)n, 1000, NULL);
 		forward_up_ready(n);
@@ -690,7 +710,7 @@ forward_queue_head(struct stream *st, const struct proto_head *head,
 	pthread_mutex_unlock(&client.mtx);
 	free(m);
 	free(d);
-	ws_wake();
+	forward_ws_wake();
 }
 
 /* Body bytes from the local service: DATA, or pause until credit. */
@@ -715,7 +735,12 @@ forward_write_cb(char *buf, size_t size, size_t n, void *arg)
 	}
 	forward_data_locked(st, buf, len);
 	pthread_mutex_unlock(&client.mtx);
-	ws_wake();
+	/* A long burst of body is not held back until curl is done. */
+	if ((fwd_ws_bytes += len) >= FWD_WAKE_BYTES) {
+		fwd_ws_bytes = 0;
+		ws_wake();
+	} else
+		forward_ws_wake();
 	capture_body(st, true, buf, len);	/* inspector */
 	return len;
 }
@@ -758,7 +783,7 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 		tbuf_shrink(&st->req);
 	pthread_mutex_unlock(&client.mtx);
 	if (wake)
-		ws_wake();
+		forward_ws_wake();
 	capture_body(st, false, buf, len);	/* inspector */
 	return len;
 }
@@ -830,7 +855,7 @@ forward_error_page(struct stream *st, int status, const char *why)
 			forward_table_remove_locked(st);
 	}
 	pthread_mutex_unlock(&client.mtx);
-	ws_wake();
+	forward_ws_wake();
 	st->status = status;
 	st->complete = true;
 	forward_log(st);
@@ -866,7 +891,7 @@ forward_done(struct stream *st, CURLcode cc)
 		logit = true;
 	}
 	pthread_mutex_unlock(&client.mtx);
-	ws_wake();
+	forward_ws_wake();
 	if (!reset && !sent) {
 		why = st->errbuf[0] ? st->errbuf : cc != CURLE_OK ?
 		    curl_easy_strerror(cc) : "no response";
@@ -1219,7 +1244,7 @@ forward_up_fail(struct stream *st, int status, const char *why)
 		pthread_mutex_lock(&client.mtx);
 		forward_send_reset_locked(st, PROTO_RESET_REFUSED, why);
 		pthread_mutex_unlock(&client.mtx);
-		ws_wake();
+		forward_ws_wake();
 		log_warn("%s: %s", st->link->local_hostport, why);
 	} else if (!st->resp_sent && !st->head_done)
 		(void)forward_error_page(st, status, why);
@@ -1227,7 +1252,7 @@ forward_up_fail(struct stream *st, int status, const char *why)
 		pthread_mutex_lock(&client.mtx);
 		forward_send_reset_locked(st, PROTO_RESET_CANCEL, why);
 		pthread_mutex_unlock(&client.mtx);
-		ws_wake();
+		forward_ws_wake();
 		forward_log(st);
 	}
 	forward_up_close(st);
@@ -1277,7 +1302,7 @@ forward_up_emit(struct stream *st, const void *buf, size_t len)
 	}
 	pthread_mutex_unlock(&client.mtx);
 	if (sent) {
-		ws_wake();
+		forward_ws_wake();
 		return 0;
 	}
 	return tbuf_put(&up->pend, buf, len);
@@ -1308,7 +1333,7 @@ forward_up_flush(struct stream *st)
 		st->write_paused = true;
 	pthread_mutex_unlock(&client.mtx);
 	if (n > 0)
-		ws_wake();
+		forward_ws_wake();
 out:
 	if (tbuf_len(&up->pend) == 0 && up->rd_eof && up->phase == UP_RELAY)
 		forward_up_end(st);
@@ -1352,7 +1377,7 @@ forward_up_end(struct stream *st)
 		ws_queue_locked(st->link, true, m);
 	}
 	pthread_mutex_unlock(&client.mtx);
-	ws_wake();
+	forward_ws_wake();
 }
 
 /* A non-101 response is complete: END, and the connection closes. */
@@ -1378,7 +1403,7 @@ forward_up_finish(struct stream *st)
 			forward_table_remove_locked(st);
 	}
 	pthread_mutex_unlock(&client.mtx);
-	ws_wake();
+	forward_ws_wake();
 	st->complete = true;
 	forward_log(st);
 	forward_up_close(st);
@@ -1643,7 +1668,7 @@ forward_up_write(struct stream *st)
 		}
 		pthread_mutex_unlock(&client.mtx);
 		if (wake)
-			ws_wake();
+			forward_ws_wake();
 	}
 	return 0;
 }
