@@ -262,7 +262,7 @@ main(int argc, char **argv)
 	    (unsigned int)cfg.max_conns_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
-	    64 * 1024),
+	    TUNNELD_POOL_SLACK),
 	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, tunneld_mhd_log, NULL,

@@ -41,6 +41,12 @@
 #define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
 #define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
 #define TUNNELD_BODY_SLACK	(1024 * 1024)	/* read past max_body_size */
+/*
+ * libmicrohttpd's per-connection pool is max_header_size plus this.  It
+ * zeroes the whole pool after every request, so each kept-alive
+ * connection holds all of it in memory.
+ */
+#define TUNNELD_POOL_SLACK	(16 * 1024)
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
