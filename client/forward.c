@@ -45,6 +45,7 @@
 #include "xmalloc.h"
 
 #define FWD_PAGE_MAX	2048
+#define FWD_MAXCONNECTS	256L		/* idle local connections kept */
 #define FWD_WAKE_BYTES	(64 * 1024)	/* DATA queued: wake lws now */
 #define FWD_UP_PEND	(2 * PROTO_MAX_DATA)	/* head leftovers */
 #define FWD_UP_READS	8			/* reads per turn */
@@ -133,6 +134,12 @@ forward_start(void)
 {
 	if ((client.multi = curl_multi_init()) == NULL)
 		return TUN_ENOMEM;
+	/*
+	 * Keep a connection to the local service for every request that may
+	 * run at once: curl's default cache (4 per transfer in progress)
+	 * shrinks between bursts and closes connections the next one needs.
+	 */
+	curl_multi_setopt(client.multi, CURLMOPT_MAXCONNECTS, FWD_MAXCONNECTS);
 	if (pthread_create(&client.fwd_thread, NULL, forward_main, NULL) != 0)
 		return TUN_EIO;
 	client.fwd_running = true;
