@@ -65,7 +65,19 @@ static struct json_object *proto_jnew(struct json_object *);
 static void	proto_jset(struct json_object *, const char *,
 		    struct json_object *);
 static void	proto_jstr(struct json_object *, const char *, const char *);
-static void	proto_jadd(struct json_object *, const char *);
+
+/* A JSON message being written into a tbuf. */
+struct proto_jw {
+	struct tbuf	*b;
+	size_t		 start;		/* where its header is */
+	bool		 err;		/* too large: nothing is kept */
+};
+
+static void	proto_jw_begin(struct proto_jw *, struct tbuf *);
+static void	proto_jw_put(struct proto_jw *, const void *, size_t);
+static void	proto_jw_raw(struct proto_jw *, const char *);
+static void	proto_jw_str(struct proto_jw *, const char *);
+static int	proto_jw_end(struct proto_jw *, uint8_t, uint32_t);
 static uint32_t	proto_get_u32(const uint8_t *);
 static void	proto_set_u32(uint8_t *, uint32_t);
 
@@ -665,39 +677,52 @@ proto_check_head(uint8_t type, uint32_t id, const struct proto_head *h)
 	return 0;
 }
 
+/*
+ * The head's JSON, written straight into the buffer: it is on the path of
+ * every request, and building json-c objects for it cost a few dozen
+ * allocations a message.  The bytes are those json-c writes with
+ * PROTO_JSON_OUT (check_proto compares the two).
+ */
 static int
 proto_encode_head(struct tbuf *b, uint8_t type, uint32_t id,
     const struct proto_head *h)
 {
-	struct json_object	*o, *a, *pair;
-	size_t			 i;
-	int			 r;
+	struct proto_jw	 w;
+	char		 num[64];	/* the longest: content_length INT64_MIN */
+	size_t		 i;
+	int		 r;
 
 	if ((r = proto_check_head(type, id, h)) != 0)
 		return r;
-	o = proto_jnew(json_object_new_object());
+	proto_jw_begin(&w, b);
 	if (type == PROTO_OPEN) {
-		proto_jstr(o, "method", h->method);
-		proto_jstr(o, "path", h->path);
-		proto_jset(o, "body", json_object_new_boolean(h->body));
-		if (h->tunnel != NULL)
-			proto_jstr(o, "tunnel", h->tunnel);
-	} else
-		proto_jset(o, "status", json_object_new_int(h->status));
-	proto_jset(o, "content_length",
-	    json_object_new_int64(h->content_length));
-	a = proto_jnew(json_object_new_array());
-	proto_jset(o, "headers", a);
-	for (i = 0; i < h->nhdrs; i++) {
-		pair = proto_jnew(json_object_new_array_ext(2));
-		if (json_object_array_add(a, pair) != 0)
-			fatalx("%s: out of memory", __func__);
-		proto_jadd(pair, h->hdrs[i].name);
-		proto_jadd(pair, h->hdrs[i].value);
+		proto_jw_raw(&w, "{\"method\":");
+		proto_jw_str(&w, h->method);
+		proto_jw_raw(&w, ",\"path\":");
+		proto_jw_str(&w, h->path);
+		proto_jw_raw(&w, h->body ? ",\"body\":true" : ",\"body\":false");
+		if (h->tunnel != NULL) {
+			proto_jw_raw(&w, ",\"tunnel\":");
+			proto_jw_str(&w, h->tunnel);
+		}
+		proto_jw_raw(&w, ",");
+	} else {
+		(void)snprintf(num, sizeof(num), "{\"status\":%d,", h->status);
+		proto_jw_raw(&w, num);
 	}
-	r = proto_put_json(b, type, id, o);
-	json_object_put(o);
-	return r;
+	(void)snprintf(num, sizeof(num), "\"content_length\":%lld,",
+	    (long long)h->content_length);
+	proto_jw_raw(&w, num);
+	proto_jw_raw(&w, "\"headers\":[");
+	for (i = 0; i < h->nhdrs; i++) {
+		proto_jw_raw(&w, i == 0 ? "[" : ",[");
+		proto_jw_str(&w, h->hdrs[i].name);
+		proto_jw_raw(&w, ",");
+		proto_jw_str(&w, h->hdrs[i].value);
+		proto_jw_raw(&w, "]");
+	}
+	proto_jw_raw(&w, "]}");
+	return proto_jw_end(&w, type, id);
 }
 
 int
@@ -813,6 +838,82 @@ proto_reason_len(const char *s)
 }
 
 /* Header and payload in one go, or nothing at all. */
+/*
+ * A JSON message written in place: the 6-byte header first, then the
+ * text, which may not make the message longer than PROTO_MAX_MSG.
+ */
+static void
+proto_jw_begin(struct proto_jw *w, struct tbuf *b)
+{
+	w->b = b;
+	w->start = tbuf_len(b);
+	w->err = tbuf_reserve(b, PROTO_HDR_LEN) == NULL;
+	if (!w->err)
+		tbuf_commit(b, PROTO_HDR_LEN);
+}
+
+static void
+proto_jw_put(struct proto_jw *w, const void *p, size_t n)
+{
+	if (!w->err && (tbuf_len(w->b) - w->start + n > PROTO_MAX_MSG ||
+	    tbuf_put(w->b, p, n) != 0))
+		w->err = true;
+}
+
+static void
+proto_jw_raw(struct proto_jw *w, const char *s)
+{
+	proto_jw_put(w, s, strlen(s));
+}
+
+/* A byte string, quoted; escapes as json-c's do (no "\/"). */
+static void
+proto_jw_str(struct proto_jw *w, const char *s)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)s, *run;
+	char			 esc[6];
+
+	proto_jw_put(w, "\"", 1);
+	for (run = p; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p != '"' && *p != '\\')
+			continue;
+		proto_jw_put(w, run, (size_t)(p - run));
+		run = p + 1;
+		esc[0] = '\\';
+		switch (*p) {
+		case '"':  esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
+			proto_jw_put(w, esc, 6);
+			continue;
+		}
+		proto_jw_put(w, esc, 2);
+	}
+	proto_jw_put(w, run, (size_t)(p - run));
+	proto_jw_put(w, "\"", 1);
+}
+
+/* The header, now the length is known; nothing is left on error. */
+static int
+proto_jw_end(struct proto_jw *w, uint8_t type, uint32_t id)
+{
+	if (w->err) {
+		tbuf_truncate(w->b, w->start);
+		return TUN_ETOOBIG;
+	}
+	proto_put_hdr(tbuf_ptr(w->b) + w->start, type, 0, id);
+	return 0;
+}
+
 static int
 proto_put_msg(struct tbuf *b, uint8_t type, uint32_t id, const void *p,
     size_t len)
@@ -863,14 +964,6 @@ static void
 proto_jstr(struct json_object *o, const char *key, const char *s)
 {
 	proto_jset(o, key, json_object_new_string_len(s, (int)strlen(s)));
-}
-
-static void
-proto_jadd(struct json_object *a, const char *s)
-{
-	if (json_object_array_add(a, proto_jnew(json_object_new_string_len(s,
-	    (int)strlen(s)))) != 0)
-		fatalx("json-c: out of memory");
 }
 
 void

@@ -97,6 +97,14 @@ tbuf_consume(struct tbuf *b, size_t n)
 	b->len -= n;
 }
 
+/* Drop all but the first len unread bytes. */
+void
+tbuf_truncate(struct tbuf *b, size_t len)
+{
+	if (len < b->len)
+		b->len = len;
+}
+
 void
 tbuf_shrink(struct tbuf *b)
 {

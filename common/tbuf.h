@@ -24,6 +24,7 @@ int	 tbuf_put(struct tbuf *, const void *, size_t);	/* TUN_ETOOBIG */
 uint8_t	*tbuf_reserve(struct tbuf *, size_t);		/* NULL: over max */
 void	 tbuf_commit(struct tbuf *, size_t);
 void	 tbuf_consume(struct tbuf *, size_t);
+void	 tbuf_truncate(struct tbuf *, size_t);	/* keep the first n unread */
 void	 tbuf_shrink(struct tbuf *);		/* release memory if empty */
 
 static inline size_t

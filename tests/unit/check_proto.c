@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <check.h>
+#include <json-c/json.h>
 
 #include "proto.h"
 #include "tbuf.h"
@@ -406,6 +407,140 @@ START_TEST(test_roundtrip_heads)
 		tbuf_free(&b);
 		id = 0xffffffff - (uint32_t)i;
 	}
+}
+END_TEST
+
+/*
+ * The head encoder writes its JSON itself: the bytes must be those json-c
+ * writes for the same object (PLAIN, no "\/"), for every byte a value may
+ * hold, so that nothing on the wire changed with it.
+ */
+static uint32_t
+rnd_next(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+static char *
+rnd_str(uint32_t *x, size_t n, unsigned lo, unsigned hi, const char *not)
+{
+	char	*s = malloc(n + 1);
+	size_t	 i;
+	int	 c;
+
+	ck_assert_ptr_nonnull(s);
+	for (i = 0; i < n; i++) {
+		do
+			c = (int)(lo + rnd_next(x) % (hi - lo + 1));
+		while (strchr(not, c) != NULL);
+		s[i] = (char)c;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+START_TEST(test_head_json_bytes)
+{
+	struct proto_head	 h;
+	struct tbuf		 b;
+	struct json_object	*o, *a, *pair;
+	const char		*want;
+	char			*name, *value;
+	size_t			 wantlen, i, k;
+	uint32_t		 x = 0x9e3779b9u;
+
+	for (k = 0; k < 2000; k++) {
+		memset(&h, 0, sizeof(h));
+		h.method = rnd_str(&x, 1 + rnd_next(&x) % 8, 'A', 'Z', "");
+		h.path = rnd_str(&x, 1 + rnd_next(&x) % 40, 0x21, 0xff, "\x7f");
+		h.path[0] = '/';
+		h.status = 100 + (int)(rnd_next(&x) % 900);
+		h.content_length = k % 3 == 0 ? -1 : k % 3 == 1 ?
+		    (int64_t)rnd_next(&x) : INT64_MAX - (int64_t)k;
+		h.body = k % 2;
+		if (k % 5 == 0)
+			h.tunnel = rnd_str(&x, 8, 'a', 'z', "");
+		for (i = 0; i < rnd_next(&x) % 6; i++) {
+			name = rnd_str(&x, 1 + rnd_next(&x) % 12, 'a', 'z', "");
+			value = rnd_str(&x, rnd_next(&x) % 30, 1, 255, "\r\n");
+			proto_head_add(&h, name, value);
+			free(name);
+			free(value);
+		}
+		o = json_object_new_object();
+		if (k % 2 == 0) {
+			json_object_object_add(o, "method",
+			    json_object_new_string(h.method));
+			json_object_object_add(o, "path",
+			    json_object_new_string(h.path));
+			json_object_object_add(o, "body",
+			    json_object_new_boolean(h.body));
+			if (h.tunnel != NULL)
+				json_object_object_add(o, "tunnel",
+				    json_object_new_string(h.tunnel));
+		} else
+			json_object_object_add(o, "status",
+			    json_object_new_int(h.status));
+		json_object_object_add(o, "content_length",
+		    json_object_new_int64(h.content_length));
+		a = json_object_new_array();
+		json_object_object_add(o, "headers", a);
+		for (i = 0; i < h.nhdrs; i++) {
+			pair = json_object_new_array();
+			json_object_array_add(pair,
+			    json_object_new_string(h.hdrs[i].name));
+			json_object_array_add(pair,
+			    json_object_new_string(h.hdrs[i].value));
+			json_object_array_add(a, pair);
+		}
+		want = json_object_to_json_string_length(o,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &wantlen);
+		tbuf_init(&b, PROTO_MAX_MSG);
+		ck_assert_int_eq(k % 2 == 0 ? proto_encode_open(&b, 7, &h) :
+		    proto_encode_response(&b, 7, &h), 0);
+		ck_assert_uint_eq(tbuf_len(&b), PROTO_HDR_LEN + wantlen);
+		ck_assert_mem_eq(tbuf_ptr(&b) + PROTO_HDR_LEN, want, wantlen);
+		json_object_put(o);
+		tbuf_free(&b);
+		proto_head_clear(&h);
+	}
+}
+END_TEST
+
+/* A head too large for one message leaves the buffer as it was. */
+START_TEST(test_head_too_large)
+{
+	struct proto_head	 h;
+	struct tbuf		 b;
+	char			*v;
+	size_t			 i;
+
+	memset(&h, 0, sizeof(h));
+	h.status = 200;
+	h.content_length = -1;
+	v = malloc(4001);
+	ck_assert_ptr_nonnull(v);
+	memset(v, '\x01', 4000);	/* 6 bytes each when escaped */
+	v[4000] = '\0';
+	for (i = 0; i < 12; i++)
+		proto_head_add(&h, "X-Big", v);
+	tbuf_init(&b, 4 * PROTO_MAX_MSG);
+	ck_assert_int_eq(tbuf_put(&b, "keep", 4), 0);
+	ck_assert_int_eq(proto_encode_response(&b, 1, &h), TUN_ETOOBIG);
+	ck_assert_uint_eq(tbuf_len(&b), 4);
+	ck_assert_mem_eq(tbuf_ptr(&b), "keep", 4);
+	/* The buffer's own ceiling, too. */
+	tbuf_free(&b);
+	tbuf_init(&b, 100);
+	ck_assert_int_eq(proto_encode_response(&b, 1, &h), TUN_ETOOBIG);
+	ck_assert_uint_eq(tbuf_len(&b), 0);
+	tbuf_free(&b);
+	proto_head_clear(&h);
+	free(v);
 }
 END_TEST
 
@@ -1610,6 +1745,8 @@ proto_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_roundtrip_hello);
 	tcase_add_test(tc, test_roundtrip_heads);
+	tcase_add_test(tc, test_head_json_bytes);
+	tcase_add_test(tc, test_head_too_large);
 	tcase_add_test(tc, test_roundtrip_binary);
 	suite_add_tcase(s, tc);
 
