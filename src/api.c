@@ -373,6 +373,7 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 	registry_kick(old, nold, json_object_get_string(
 	    json_object_object_get(o, "tunnel_id")), PROTO_GOAWAY_REPLACED,
 	    "a new token was issued");
+	state_sync();
 	log_info("tunnel %s: %s by key %s", json_object_get_string(
 	    json_object_object_get(o, "tunnel_id")),
 	    status == 201 ? "created" : "taken again", k->name);
@@ -472,6 +473,7 @@ api_one_base(struct MHD_Connection *c, const struct apikey *k, const char *id,
 		registry_unlock();
 		registry_kick(ss, n, id, PROTO_GOAWAY_ROTATED,
 		    "token rotated");
+		state_sync();
 		log_info("tunnel %s: token rotated by key %s", id, k->name);
 		json_object_object_add(o, "auth_token",
 		    json_object_new_string(token));

@@ -677,6 +677,7 @@ registry_delete(const char *id, const char *owner)
 	registry_unlock();
 	registry_kick(ss, n, t->id, PROTO_GOAWAY_DELETED, "tunnel deleted");
 	tunnel_free(t);
+	state_sync();
 	return 0;
 }
 
@@ -704,6 +705,7 @@ registry_rotate(const char *id, const char *owner, char *token, size_t len)
 	(void)state_save_locked();
 	registry_unlock();
 	registry_kick(ss, n, id, PROTO_GOAWAY_ROTATED, "token rotated");
+	state_sync();
 	return 0;
 }
 

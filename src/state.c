@@ -3,11 +3,20 @@
  * rewritten atomically (temporary file, fsync, rename, fsync of the
  * directory) whenever a tunnel is made, deleted or given a new token.
  * Tokens are stored as SHA-256 only.
+ *
+ * The writing is done by a thread of its own, so that the registry lock
+ * is held only while the tunnels are turned into text, never across the
+ * file system: state_save_locked() asks for a save, and an API call that
+ * must not answer before its change is on disk waits in state_sync().
+ * Changes made while a save is being written go out together in the next
+ * one.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +35,24 @@
 
 static void	 state_add_json(struct tunnel *, void *);
 static struct tunnel *state_tunnel(struct json_object *);
+static char	*state_text_locked(void);
+static int	 state_put(char *);
+static void	*state_main(void *);
+
+static struct {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 wake;		/* to the writer: a save is wanted */
+	pthread_cond_t	 done;		/* from it: st.written moved */
+	uint64_t	 wanted;	/* saves asked for */
+	uint64_t	 written;	/* the last of them on disk (or tried) */
+	bool		 running, stop;
+	pthread_t	 thread;
+} st = {
+	.mtx = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER
+};
+static _Thread_local uint64_t	 st_mine;	/* this thread's last ask */
 
 static void
 state_add_json(struct tunnel *t, void *arg)
@@ -128,29 +155,124 @@ out:
 	return r;
 }
 
-/* Caller holds the registry lock. */
-int
-state_save_locked(void)
+/* The state file's text; caller holds the registry lock. */
+static char *
+state_text_locked(void)
 {
 	struct json_object	*root, *arr;
-	const char		*text;
-	char			*path;
-	int			 r;
+	char			*text;
 
-	if (cfg.state_dir == NULL)
-		return 0;
 	root = json_object_new_object();
 	arr = json_object_new_array();
 	json_object_object_add(root, "version", json_object_new_int(1));
 	registry_foreach_locked(state_add_json, arr);
 	json_object_object_add(root, "tunnels", arr);
+	text = xstrdup(json_object_to_json_string_ext(root,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+	return text;
+}
+
+static int
+state_put(char *text)
+{
+	char	*path;
+	int	 r;
+
 	xasprintf(&path, "%s/%s", cfg.state_dir, STATE_FILE);
-	text = json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	r = state_write(path, text, strlen(text));
 	free(path);
-	json_object_put(root);
+	free(text);
 	return r;
+}
+
+/*
+ * Caller holds the registry lock.  With the writer running, this only
+ * asks for a save; before it starts and after it stops, it writes.
+ */
+int
+state_save_locked(void)
+{
+	if (cfg.state_dir == NULL)
+		return 0;
+	pthread_mutex_lock(&st.mtx);
+	if (!st.running) {
+		pthread_mutex_unlock(&st.mtx);
+		return state_put(state_text_locked());
+	}
+	st_mine = ++st.wanted;
+	pthread_cond_signal(&st.wake);
+	pthread_mutex_unlock(&st.mtx);
+	return 0;
+}
+
+/* Without the registry lock: until this thread's last save is written. */
+void
+state_sync(void)
+{
+	pthread_mutex_lock(&st.mtx);
+	while (st.running && st.written < st_mine)
+		pthread_cond_wait(&st.done, &st.mtx);
+	pthread_mutex_unlock(&st.mtx);
+}
+
+static void *
+state_main(void *arg)
+{
+	uint64_t	 gen;
+	char		*text;
+
+	(void)arg;
+	pthread_mutex_lock(&st.mtx);
+	for (;;) {
+		while (st.written == st.wanted && !st.stop)
+			pthread_cond_wait(&st.wake, &st.mtx);
+		if (st.written == st.wanted)
+			break;		/* stopping, nothing left */
+		gen = st.wanted;
+		pthread_mutex_unlock(&st.mtx);
+		registry_lock();
+		text = state_text_locked();
+		registry_unlock();
+		(void)state_put(text);
+		pthread_mutex_lock(&st.mtx);
+		st.written = gen;
+		pthread_cond_broadcast(&st.done);
+	}
+	pthread_mutex_unlock(&st.mtx);
+	return NULL;
+}
+
+int
+state_start(void)
+{
+	if (cfg.state_dir == NULL)
+		return 0;
+	if (pthread_create(&st.thread, NULL, state_main, NULL) != 0)
+		return TUN_EIO;
+	pthread_mutex_lock(&st.mtx);
+	st.running = true;
+	pthread_mutex_unlock(&st.mtx);
+	return 0;
+}
+
+/* Write what was asked for, and go back to writing in the caller. */
+void
+state_stop(void)
+{
+	pthread_mutex_lock(&st.mtx);
+	if (!st.running) {
+		pthread_mutex_unlock(&st.mtx);
+		return;
+	}
+	st.stop = true;
+	pthread_cond_signal(&st.wake);
+	pthread_mutex_unlock(&st.mtx);
+	pthread_join(st.thread, NULL);
+	pthread_mutex_lock(&st.mtx);
+	st.running = false;
+	pthread_cond_broadcast(&st.done);
+	pthread_mutex_unlock(&st.mtx);
 }
 
 static const char *

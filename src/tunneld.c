@@ -238,6 +238,8 @@ main(int argc, char **argv)
 		exit(1);
 	if (loop_start() != 0)
 		fatal("session loop");
+	if (state_start() != 0)
+		fatal("state writer");
 	tcp_restore();
 
 	/*
@@ -307,6 +309,7 @@ main(int argc, char **argv)
 	tunneld_drain(lfd);
 	redirect_stop();
 	metrics_listen_stop();
+	state_stop();
 	registry_lock();
 	(void)state_save_locked();
 	registry_unlock();

@@ -547,6 +547,9 @@ struct json_object *tunnel_allow_json(const struct tunnel *);
 /* state.c */
 int		 state_load(void);
 int		 state_save_locked(void);
+int		 state_start(void);
+void		 state_stop(void);
+void		 state_sync(void);
 int		 state_write(const char *, const void *, size_t);
 
 /* history.c */

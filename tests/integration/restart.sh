@@ -50,4 +50,36 @@ is "tunneld exits 0 on SIGTERM" "$STOP_STATUS" 0
 start_tunneld --listen "127.0.0.1:$TUNNELD_PORT"
 check "serves again after a graceful restart" wait_for $((15 * SLOW)) serves
 
+# --- 20 creates at once and a delete survive a KILL -------------------------
+# The state is written by a thread of its own, with the changes made while
+# it writes all in the next save.
+i=0
+pids=""
+while [ $i -lt 20 ]; do
+	tcurl -X POST -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
+	    -d "{\"subdomain\":\"burst-$i\"}" -o /dev/null -w '%{http_code}\n' \
+	    "$SERVER_URL/api/tunnels" >"$TMPD/burst-$i.code" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+wait $pids
+is "20 tunnels created at once: 201 each" \
+    "$(cat "$TMPD"/burst-*.code | sort | uniq -c | tr -s ' ')" " 20 201"
+fetch del -X DELETE -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels/burst-7"
+is "one of them deleted" "$HTTP_STATUS" 200
+stop_pid "$TUNNELD_PID" KILL
+is "tunneld killed right after the answers" "$STOP_STATUS" 137
+start_tunneld --listen "127.0.0.1:$TUNNELD_PORT"
+n=0
+i=0
+while [ $i -lt 20 ]; do
+	fetch got -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels/burst-$i"
+	[ "$HTTP_STATUS" = 200 ] && n=$((n + 1))
+	i=$((i + 1))
+done
+is "after the KILL: the 19 kept tunnels are known" "$n" 19
+fetch gone -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels/burst-7"
+is "after the KILL: the deleted one is gone" "$HTTP_STATUS" 404
+
 done_testing
