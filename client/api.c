@@ -178,11 +178,11 @@ api_create(const struct options *o, const struct server_url *srv,
 		r = TUN_EAGAIN;
 		goto out;
 	}
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	hdrs = curl_slist_append(hdrs, "Expect:");
+	hdrs = xcurl_slist_append(hdrs, "Content-Type: application/json");
+	hdrs = xcurl_slist_append(hdrs, "Accept: application/json");
+	hdrs = xcurl_slist_append(hdrs, "Expect:");
 	if (keyhdr != NULL)
-		hdrs = curl_slist_append(hdrs, keyhdr);
+		hdrs = xcurl_slist_append(hdrs, keyhdr);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

@@ -104,7 +104,6 @@ static int	 forward_error_page(struct stream *, int, const char *);
 static void	 forward_queue_head(struct stream *, const struct proto_head *,
 		    const void *, size_t);
 static void	 forward_log(struct stream *);
-static struct curl_slist *forward_slist(struct curl_slist *, const char *);
 static bool	 forward_is_upgrade(const struct stream *);
 static void	 forward_up_head(struct stream *);
 static void	 forward_up_begin(struct stream *);
@@ -462,16 +461,6 @@ forward_drop_easy(struct stream *st)
 	st->hdrs = NULL;
 }
 
-static struct curl_slist *
-forward_slist(struct curl_slist *list, const char *s)
-{
-	struct curl_slist	*n;
-
-	if ((n = curl_slist_append(list, s)) == NULL)
-		fatalx("curl_slist_append: out of memory");
-	return n;
-}
-
 /*
  * The request head for curl: the caller's headers less hop-by-hop ones,
  * Host per --host-header, and none of curl's own additions.
@@ -500,7 +489,7 @@ forward_headers(struct stream *st)
 			xasprintf(&line, "%s;", h->name);
 		else
 			xasprintf(&line, "%s: %s", h->name, h->value);
-		st->hdrs = forward_slist(st->hdrs, line);
+		st->hdrs = xcurl_slist_append(st->hdrs, line);
 		free(line);
 	}
 	if (strcmp(t->host_header, "rewrite") == 0)
@@ -512,11 +501,11 @@ forward_headers(struct stream *st)
 		host = t->host_header;
 	st->sent_host = xstrdup(host);
 	xasprintf(&line, "Host: %s", host);
-	st->hdrs = forward_slist(st->hdrs, line);
+	st->hdrs = xcurl_slist_append(st->hdrs, line);
 	free(line);
 	if (!accept)
-		st->hdrs = forward_slist(st->hdrs, "Accept:");
-	st->hdrs = forward_slist(st->hdrs, "Expect:");
+		st->hdrs = xcurl_slist_append(st->hdrs, "Accept:");
+	st->hdrs = xcurl_slist_append(st->hdrs, "Expect:");
 }
 
 static void

@@ -59,7 +59,6 @@ static void	*replay_main(void *);
 static void	 replay_run(struct replay_job *);
 static void	 replay_request(const struct replay_job *, struct proto_head *,
 		    const uint8_t **, size_t *);
-static struct curl_slist *replay_slist(struct curl_slist *, const char *);
 static size_t	 replay_header_cb(char *, size_t, size_t, void *);
 static size_t	 replay_write_cb(char *, size_t, size_t, void *);
 
@@ -181,16 +180,6 @@ replay_main(void *arg)
 	if (path != NULL)
 		(void)capture_journal(path, true);
 	return NULL;
-}
-
-static struct curl_slist *
-replay_slist(struct curl_slist *list, const char *s)
-{
-	struct curl_slist	*n;
-
-	if ((n = curl_slist_append(list, s)) == NULL)
-		fatalx("curl_slist_append: out of memory");
-	return n;
 }
 
 /*
@@ -343,14 +332,14 @@ replay_run(struct replay_job *job)
 		else
 			xasprintf(&line, "%s: %s", req.hdrs[i].name,
 			    req.hdrs[i].value);
-		hdrs = replay_slist(hdrs, line);
+		hdrs = xcurl_slist_append(hdrs, line);
 		free(line);
 	}
 	if (!accept)
-		hdrs = replay_slist(hdrs, "Accept:");
+		hdrs = xcurl_slist_append(hdrs, "Accept:");
 	if (!ctype && req.body)
-		hdrs = replay_slist(hdrs, "Content-Type:");
-	hdrs = replay_slist(hdrs, "Expect:");
+		hdrs = xcurl_slist_append(hdrs, "Content-Type:");
+	hdrs = xcurl_slist_append(hdrs, "Expect:");
 	xasprintf(&line, "%s/", l->local_url);
 	curl_easy_setopt(e, CURLOPT_URL, line);
 	free(line);

@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <libwebsockets.h>
 
+#include "log.h"
 #include "proto.h"
 #include "tbuf.h"
 
@@ -447,5 +448,16 @@ void		 replay_job_free(struct replay_job *);
 extern const unsigned char	 inspect_html[], inspect_css[], inspect_js[];
 extern const size_t		 inspect_html_len, inspect_css_len,
 				 inspect_js_len;
+
+/* curl_slist_append(); out of memory is fatal, as in xmalloc(). */
+static inline struct curl_slist *
+xcurl_slist_append(struct curl_slist *list, const char *s)
+{
+	struct curl_slist	*n;
+
+	if ((n = curl_slist_append(list, s)) == NULL)
+		fatalx("curl_slist_append: out of memory");
+	return n;
+}
 
 #endif
