@@ -578,46 +578,14 @@ static size_t
 forward_header_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct stream	*st = arg;
-	char		*colon;
-	size_t		 len = size * n, nl, vl;
-	const char	*v;
+	size_t		 len = size * n;
 
 	if (st->head_done)
 		return len;		/* trailers */
-	nl = len;
-	while (nl > 0 && (buf[nl - 1] == '\n' || buf[nl - 1] == '\r'))
-		nl--;
-	if (nl >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		proto_head_clear(&st->resp);
-		st->status = httphdr_status_line(buf, nl);
-		return len;
-	}
-	if (nl == 0) {
-		if (st->status >= 200) {
-			st->head_done = true;
-			forward_respond(st);
-		}
-		return len;
-	}
-	if (buf[0] == ' ' || buf[0] == '\t' || st->status == 0 ||
-	    st->resp.nhdrs >= PROTO_MAX_HEADERS ||
-	    (colon = memchr(buf, ':', nl)) == NULL)
-		return len;		/* folded, stray or too many: dropped */
-	v = colon + 1;
-	vl = nl - (size_t)(v - buf);
-	while (vl > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vl--;
-	}
-	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		vl--;
-	proto_head_addn(&st->resp, buf, (size_t)(colon - buf), v, vl);
-	/* Invalid names or values: dropped again. */
-	if (!httphdr_valid_name(st->resp.hdrs[st->resp.nhdrs - 1].name) ||
-	    !httphdr_valid_value(v, vl) || memchr(v, '\0', vl) != NULL) {
-		st->resp.nhdrs--;
-		free(st->resp.hdrs[st->resp.nhdrs].name);
-		free(st->resp.hdrs[st->resp.nhdrs].value);
+	if (httphdr_resp_line(&st->resp, &st->status, buf, len) ==
+	    HTTPHDR_LINE_END && st->status >= 200) {
+		st->head_done = true;
+		forward_respond(st);
 	}
 	return len;
 }

@@ -108,8 +108,6 @@ static struct {
 static int	 inspect_listen(const char *, bool, int *);
 static int	 inspect_bind(const struct addrinfo *, int);
 static void	 inspect_page_make(void);
-static void	 inspect_mhd_log(void *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
 static void	 inspect_completed(void *, struct MHD_Connection *, void **,
 		    enum MHD_RequestTerminationCode);
 static enum MHD_Result inspect_handler(void *, struct MHD_Connection *,
@@ -319,18 +317,8 @@ inspect_page_make(void)
 	insp.page[insp.pagelen] = '\0';
 }
 
-static void
-inspect_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char	 buf[512];
-	size_t	 n;
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("inspector: %s", buf);
-}
+/* What log_mhd() puts before libmicrohttpd's messages. */
+static char inspect_mhd_tag[] = "inspector";
 
 /*
  * After client_links(): the captures, the capture file, the listener and
@@ -370,7 +358,7 @@ inspect_start(void)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
 	    MHD_OPTION_NOTIFY_COMPLETED, inspect_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, inspect_mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_mhd, inspect_mhd_tag,
 	    MHD_OPTION_END);
 	if (insp.mhd == NULL) {
 		close(fd);

@@ -239,45 +239,14 @@ static size_t
 replay_header_cb(char *buf, size_t size, size_t n, void *arg)
 {
 	struct replay_run	*rr = arg;
-	size_t			 len = size * n, nl, vl;
-	const char		*v, *colon;
+	size_t			 len = size * n;
 
 	if (rr->head_done)
 		return len;
-	nl = len;
-	while (nl > 0 && (buf[nl - 1] == '\n' || buf[nl - 1] == '\r'))
-		nl--;
-	if (nl >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
-		proto_head_clear(&rr->resp);
-		rr->status = httphdr_status_line(buf, nl);
-		return len;
-	}
-	if (nl == 0) {
-		if (rr->status >= 200) {
-			rr->head_done = true;
-			capture_set_head(rr->cap, rr->status, &rr->resp);
-		}
-		return len;
-	}
-	if (buf[0] == ' ' || buf[0] == '\t' || rr->status == 0 ||
-	    rr->resp.nhdrs >= PROTO_MAX_HEADERS ||
-	    (colon = memchr(buf, ':', nl)) == NULL)
-		return len;
-	v = colon + 1;
-	vl = nl - (size_t)(v - buf);
-	while (vl > 0 && (*v == ' ' || *v == '\t')) {
-		v++;
-		vl--;
-	}
-	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-		vl--;
-	if (memchr(v, '\0', vl) != NULL || !httphdr_valid_value(v, vl))
-		return len;
-	proto_head_addn(&rr->resp, buf, (size_t)(colon - buf), v, vl);
-	if (!httphdr_valid_name(rr->resp.hdrs[rr->resp.nhdrs - 1].name)) {
-		rr->resp.nhdrs--;
-		free(rr->resp.hdrs[rr->resp.nhdrs].name);
-		free(rr->resp.hdrs[rr->resp.nhdrs].value);
+	if (httphdr_resp_line(&rr->resp, &rr->status, buf, len) ==
+	    HTTPHDR_LINE_END && rr->status >= 200) {
+		rr->head_done = true;
+		capture_set_head(rr->cap, rr->status, &rr->resp);
 	}
 	return len;
 }

@@ -652,19 +652,22 @@ ws_frame_into(uint8_t *out, const struct omsg *m)
 static int
 ws_writeable(struct link *l, struct lws *wsi)
 {
-	struct omsg	*m;
+	struct omsg	*m, *batch = NULL, **tail = &batch;
 	uint8_t		*out = ws_txbuf + LWS_PRE;
-	size_t		 len = 0, frames = 0;
+	size_t		 len = 0, took = 0, frames = 0;
 	bool		 more, kick = false;
 	int		 n;
 
+	/* Take the batch under the lock; copy and mask it without. */
 	pthread_mutex_lock(&client.mtx);
-	while (len < WS_TX_BATCH && frames < WS_TX_FRAMES &&
+	while (took < WS_TX_BATCH && frames < WS_TX_FRAMES &&
 	    (m = ws_pop_locked(l)) != NULL) {
-		len += ws_frame_into(out + len, m);
+		took += m->len;
 		frames++;
-		free(m);
+		*tail = m;
+		tail = &m->next;
 	}
+	*tail = NULL;
 	more = l->ctrl.head != NULL || l->data.head != NULL;
 	if (client.outq_blocked && client.outq_bytes < TC_OUTQ_LOW) {
 		client.outq_blocked = false;
@@ -674,6 +677,11 @@ ws_writeable(struct link *l, struct lws *wsi)
 	pthread_mutex_unlock(&client.mtx);
 	if (kick)
 		forward_wake();
+	while ((m = batch) != NULL) {
+		batch = m->next;
+		len += ws_frame_into(out + len, m);
+		free(m);
+	}
 	if (len == 0)
 		return 0;
 	n = lws_write(wsi, out, len, LWS_WRITE_RAW);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "httphdr.h"
+#include "proto.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -537,4 +538,51 @@ httphdr_status_line(const char *buf, size_t len)
 	code[3] = '\0';
 	st = util_strtonum(code, 100, 999, &errstr);
 	return errstr == NULL ? (int)st : 0;
+}
+
+/*
+ * One line of a response head as libcurl's header callback hands it over,
+ * line end included.  A status line clears h and sets *status; a field
+ * line after it is added to h, its value trimmed, unless it is folded,
+ * stray (no colon, or before any status line), invalid (name, value or a
+ * NUL) or past PROTO_MAX_HEADERS.
+ */
+enum httphdr_line
+httphdr_resp_line(struct proto_head *h, int *status, const char *buf,
+    size_t len)
+{
+	const char	*colon, *v;
+	size_t		 vl;
+
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		proto_head_clear(h);
+		*status = httphdr_status_line(buf, len);
+		return HTTPHDR_LINE_STATUS;
+	}
+	if (len == 0)
+		return HTTPHDR_LINE_END;
+	if (buf[0] == ' ' || buf[0] == '\t' || *status == 0 ||
+	    h->nhdrs >= PROTO_MAX_HEADERS ||
+	    (colon = memchr(buf, ':', len)) == NULL)
+		return HTTPHDR_LINE_DROPPED;
+	v = colon + 1;
+	vl = len - (size_t)(v - buf);
+	while (vl > 0 && (*v == ' ' || *v == '\t')) {
+		v++;
+		vl--;
+	}
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		vl--;
+	if (memchr(v, '\0', vl) != NULL || !httphdr_valid_value(v, vl))
+		return HTTPHDR_LINE_DROPPED;
+	proto_head_addn(h, buf, (size_t)(colon - buf), v, vl);
+	if (!httphdr_valid_name(h->hdrs[h->nhdrs - 1].name)) {
+		h->nhdrs--;
+		free(h->hdrs[h->nhdrs].name);
+		free(h->hdrs[h->nhdrs].value);
+		return HTTPHDR_LINE_DROPPED;
+	}
+	return HTTPHDR_LINE_FIELD;
 }

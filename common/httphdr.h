@@ -30,6 +30,18 @@ bool	 httphdr_hop_by_hop(const char *name, const char *connection);
  */
 bool	 httphdr_has_token(const char *list, const char *token);
 int	 httphdr_status_line(const char *, size_t);	/* 0: not one */
+
+/* What httphdr_resp_line() made of a line. */
+enum httphdr_line {
+	HTTPHDR_LINE_STATUS,	/* a status line: a new head begins */
+	HTTPHDR_LINE_END,	/* the empty line after a head */
+	HTTPHDR_LINE_FIELD,	/* a field, added */
+	HTTPHDR_LINE_DROPPED	/* folded, stray, invalid or one too many */
+};
+
+struct proto_head;
+enum httphdr_line httphdr_resp_line(struct proto_head *, int *status,
+	    const char *, size_t);
 /* X-Forwarded-*, Forwarded and X-Real-IP: replaced unless trusted. */
 bool	 httphdr_is_forwarding(const char *name);
 /*

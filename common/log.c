@@ -211,6 +211,20 @@ log_fields(enum log_level level, const struct log_field *fields,
 	va_end(ap);
 }
 
+/*
+ * For libmicrohttpd's MHD_OPTION_EXTERNAL_LOGGER: its message at debug
+ * level, one line, after the tag its cls points at (a char array).
+ */
+void
+log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char	buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_debug("%s: %s", (const char *)cls, buf);
+}
+
 #define LOG_FN(name, level)					\
 void								\
 name(const char *fmt, ...)					\

@@ -36,6 +36,8 @@ void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_vmsg(enum log_level, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+void	 log_mhd(void *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 void	 log_set_format(enum log_format);
 int	 log_format_parse(const char *, enum log_format *);
 /*

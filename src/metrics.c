@@ -69,8 +69,6 @@ static enum MHD_Result metrics_handler(void *, struct MHD_Connection *,
 		    size_t *, void **);
 static enum MHD_Result metrics_answer(struct MHD_Connection *, int,
 		    const char *);
-static void	 metrics_mhd_log(void *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
 
 struct tstats *
 metrics_tunnel_new(void)
@@ -338,19 +336,6 @@ metrics_render_tunnels(FILE *f)
 
 /* --- metrics_listen: /metrics alone, no key ------------------------------ */
 
-static void
-metrics_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char	 buf[512];
-	size_t	 n;
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("metrics listener: %s", buf);
-}
-
 static enum MHD_Result
 metrics_answer(struct MHD_Connection *c, int status, const char *body)
 {
@@ -399,6 +384,9 @@ metrics_handler(void *cls, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
+/* What log_mhd() puts before libmicrohttpd's messages. */
+static char metrics_mhd_tag[] = "metrics listener";
+
 /* Start-up: a bad address is fatal, like the main listener's. */
 void
 metrics_listen_start(void)
@@ -414,7 +402,7 @@ metrics_listen_start(void)
 	    MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
-	    MHD_OPTION_EXTERNAL_LOGGER, metrics_mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_mhd, metrics_mhd_tag,
 	    MHD_OPTION_END);
 	if (metrics_mhd == NULL)
 		fatalx("cannot start the metrics listener on %s",

@@ -25,9 +25,6 @@ struct redirect_req {
 	char	uri[];
 };
 
-static void	 redirect_mhd_log(void *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
-
 static void *
 redirect_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {
@@ -51,17 +48,6 @@ redirect_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls; (void)c; (void)toe;
 	free(*con_cls);
 	*con_cls = NULL;
-}
-
-static void
-redirect_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char	buf[512];
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	buf[strcspn(buf, "\n")] = '\0';
-	log_debug("redirect: libmicrohttpd: %s", buf);
 }
 
 /* A Host that may go into a Location: a name or address, maybe a port. */
@@ -153,6 +139,9 @@ redirect_handler(void *cls, struct MHD_Connection *c, const char *url,
 	return ret;
 }
 
+/* What log_mhd() puts before libmicrohttpd's messages. */
+static char redirect_mhd_tag[] = "redirect: libmicrohttpd";
+
 /* Start-up: a bad address is fatal, like the main listener's. */
 void
 redirect_start(int https_port)
@@ -173,7 +162,7 @@ redirect_start(int https_port)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)15,
 	    MHD_OPTION_URI_LOG_CALLBACK, redirect_uri_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, redirect_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, redirect_mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_mhd, redirect_mhd_tag,
 	    MHD_OPTION_END);
 	if (redirect_mhd == NULL)
 		fatalx("cannot start the redirect listener on %s",

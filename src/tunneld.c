@@ -39,8 +39,6 @@ atomic_llong		 tunneld_buffered;
 pthread_rwlock_t	 cfg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static char		*tunneld_base;
 
-static void	 tunneld_mhd_log(void *, const char *, va_list)
-		    __attribute__((format(printf, 2, 0)));
 static void	 tunneld_write_port(int);
 static void	 tunneld_drain(int);
 static unsigned int tunneld_nofile(void);
@@ -74,19 +72,6 @@ const char *
 tunneld_public_base(void)
 {
 	return tunneld_base != NULL ? tunneld_base : "http://localhost:8080";
-}
-
-static void
-tunneld_mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char	 buf[512];
-	size_t	 n;
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_debug("libmicrohttpd: %s", buf);
 }
 
 /* Also for the metrics listener (metrics.c). */
@@ -176,6 +161,9 @@ tunneld_drain(int listen_fd)
 	tls_stop();		/* closes the caller's side of each */
 	(void)listen_fd;
 }
+
+/* What log_mhd() puts before libmicrohttpd's messages. */
+static char tunneld_mhd_tag[] = "libmicrohttpd";
 
 int
 main(int argc, char **argv)
@@ -267,7 +255,7 @@ main(int argc, char **argv)
 	    TUNNELD_POOL_SLACK),
 	    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
-	    MHD_OPTION_EXTERNAL_LOGGER, tunneld_mhd_log, NULL,
+	    MHD_OPTION_EXTERNAL_LOGGER, log_mhd, tunneld_mhd_tag,
 	    MHD_OPTION_END);
 	if (tunneld_mhd == NULL)
 		fatalx("cannot start the HTTP server on %s", cfg.listen);

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "httphdr.h"
+#include "proto.h"
 #include "util.h"
 
 #define FUZZ_FIELDS	6
@@ -23,6 +24,7 @@ int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static bool	 fuzz_tchar(int);
 static void	 fuzz_name(const char *);
+static void	 fuzz_resp(const uint8_t *, size_t);
 static void	 fuzz_value(const char *, size_t);
 static void	 fuzz_rewrite(const char *, const char *, const char *,
 		    const char *);
@@ -228,5 +230,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_rewrite(f[1], "/abc", f[0], f[0]);
 	(void)httphdr_rewrite_location(NULL, f[1], NULL, NULL);
 	free(buf);
+	fuzz_resp(data, size);
 	return 0;
+}
+
+/*
+ * The input as a response head, one header-callback line at a time: what
+ * is kept has a valid name and value, and never more than the limit.
+ */
+static void
+fuzz_resp(const uint8_t *data, size_t size)
+{
+	struct proto_head	 h;
+	const uint8_t		*nl;
+	size_t			 i, n;
+	int			 status = 0;
+
+	memset(&h, 0, sizeof(h));
+	while (size > 0) {
+		nl = memchr(data, '\n', size);
+		n = nl != NULL ? (size_t)(nl - data) + 1 : size;
+		(void)httphdr_resp_line(&h, &status, (const char *)data, n);
+		if (h.nhdrs > PROTO_MAX_HEADERS)
+			abort();
+		for (i = 0; i < h.nhdrs; i++)
+			if (!httphdr_valid_name(h.hdrs[i].name) ||
+			    !httphdr_valid_value(h.hdrs[i].value,
+			    strlen(h.hdrs[i].value)))
+				abort();
+		data += n;
+		size -= n;
+	}
+	proto_head_clear(&h);
 }

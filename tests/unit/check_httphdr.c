@@ -12,6 +12,7 @@
 #include <check.h>
 
 #include "httphdr.h"
+#include "proto.h"
 #include "util.h"
 
 #define nitems(a)	(sizeof(a) / sizeof((a)[0]))
@@ -741,6 +742,64 @@ START_TEST(test_xff_long)
 }
 END_TEST
 
+/* Response head lines as curl's header callback gives them. */
+START_TEST(test_resp_line)
+{
+	struct proto_head	 h;
+	int			 status = 0;
+	char			 many[32];
+	size_t			 i;
+
+#define LINE(s)	httphdr_resp_line(&h, &status, (s), sizeof(s) - 1)
+	memset(&h, 0, sizeof(h));
+	/* Before any status line a field is stray. */
+	ck_assert_int_eq(LINE("X-Early: 1\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("HTTP/1.1 100 Continue\r\n"),
+	    HTTPHDR_LINE_STATUS);
+	ck_assert_int_eq(status, 100);
+	ck_assert_int_eq(LINE("X-Interim: a\r\n"), HTTPHDR_LINE_FIELD);
+	ck_assert_int_eq(LINE("\r\n"), HTTPHDR_LINE_END);
+	/* The final head starts afresh. */
+	ck_assert_int_eq(LINE("HTTP/1.1 201 Created\r\n"), HTTPHDR_LINE_STATUS);
+	ck_assert_int_eq(status, 201);
+	ck_assert_uint_eq(h.nhdrs, 0);
+	ck_assert_int_eq(LINE("Set-Cookie:  a=1 \t\r\n"), HTTPHDR_LINE_FIELD);
+	ck_assert_int_eq(LINE("Set-Cookie:b=2\n"), HTTPHDR_LINE_FIELD);
+	ck_assert_int_eq(LINE("X-Empty:\r\n"), HTTPHDR_LINE_FIELD);
+	ck_assert_int_eq(LINE(" folded\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("\tfolded\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("no colon\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("Bad Name: x\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE(": x\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("X-Nul: a\0b\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(LINE("X-Cr: a\rb\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_uint_eq(h.nhdrs, 3);
+	ck_assert_str_eq(h.hdrs[0].name, "Set-Cookie");
+	ck_assert_str_eq(h.hdrs[0].value, "a=1");
+	ck_assert_str_eq(h.hdrs[1].value, "b=2");
+	ck_assert_str_eq(h.hdrs[2].name, "X-Empty");
+	ck_assert_str_eq(h.hdrs[2].value, "");
+	ck_assert_int_eq(LINE("\n"), HTTPHDR_LINE_END);
+	/* No more than PROTO_MAX_HEADERS. */
+	for (i = h.nhdrs; i < PROTO_MAX_HEADERS; i++) {
+		snprintf(many, sizeof(many), "X-%zu: v", i);
+		ck_assert_int_eq(httphdr_resp_line(&h, &status, many,
+		    strlen(many)), HTTPHDR_LINE_FIELD);
+	}
+	ck_assert_int_eq(LINE("X-One-Too-Many: v\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_uint_eq(h.nhdrs, PROTO_MAX_HEADERS);
+	/* A bad status line: a new head with status 0, fields stray. */
+	ck_assert_int_eq(LINE("HTTP/1.1 abc\r\n"), HTTPHDR_LINE_STATUS);
+	ck_assert_int_eq(status, 0);
+	ck_assert_uint_eq(h.nhdrs, 0);
+	ck_assert_int_eq(LINE("X-After: 1\r\n"), HTTPHDR_LINE_DROPPED);
+	ck_assert_int_eq(httphdr_resp_line(&h, &status, "", 0),
+	    HTTPHDR_LINE_END);
+#undef LINE
+	proto_head_clear(&h);
+}
+END_TEST
+
 static Suite *
 httphdr_suite(void)
 {
@@ -768,6 +827,7 @@ httphdr_suite(void)
 	tcase_add_test(tc, test_xff_untrusted);
 	tcase_add_test(tc, test_xff_long);
 	tcase_add_test(tc, test_status_line);
+	tcase_add_test(tc, test_resp_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
