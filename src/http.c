@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -187,6 +188,27 @@ http_upgraded_socket(struct MHD_Connection *c, MHD_socket sock)
 		    &one, sizeof(one));
 	if ((fl = fcntl(sock, F_GETFL)) != -1)
 		(void)fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+}
+
+/*
+ * Take an upgraded socket from MHD altogether: a duplicate of it is ours,
+ * and MHD is told at once that it is closed, so that it frees the
+ * connection and its memory pool now rather than when the socket ends.
+ * (A plain connection's CLOSE only closes MHD's descriptor, with no
+ * shutdown(): the duplicate keeps the connection up.)  Returns the new
+ * descriptor, or -1 with the connection closed.
+ */
+int
+http_detach_socket(struct MHD_Connection *c, MHD_socket sock,
+    struct MHD_UpgradeResponseHandle *urh)
+{
+	int	fd;
+
+	http_upgraded_socket(c, sock);
+	if ((fd = fcntl(sock, F_DUPFD_CLOEXEC, 3)) == -1)
+		log_warn("upgraded connection: dup: %s", strerror(errno));
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);	/* once */
+	return fd;
 }
 
 bool

@@ -175,8 +175,6 @@ loop_add_session(struct session *s)
 	}
 	pthread_mutex_unlock(&loop.mtx);
 	if (stopping) {
-		MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);
-		s->urh = NULL;
 		session_unref(s);
 		return;
 	}
@@ -287,6 +285,8 @@ session_new(const char *tunnel_id, const char *peer)
 static void
 session_free(struct session *s)
 {
+	if (s->fd != -1)
+		(void)close(s->fd);
 	tbuf_free(&s->msg);
 	tbuf_free(&s->wq);
 	free(s->base);
@@ -404,8 +404,6 @@ session_add(struct session *s)
 	if (epoll_ctl(loop.epfd, EPOLL_CTL_ADD, s->fd, &ev) == -1) {
 		log_warn("session %s: epoll_ctl: %s", s->tunnel_id,
 		    strerror(errno));
-		MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);
-		s->urh = NULL;
 		s->dead = true;
 		session_unref(s);
 		return;
@@ -895,8 +893,7 @@ session_kill(struct session *s, int code, const char *why)
 	}
 	s->ready_tail = NULL;
 	epoll_ctl(loop.epfd, EPOLL_CTL_DEL, s->fd, NULL);
-	MHD_upgrade_action(s->urh, MHD_UPGRADE_ACTION_CLOSE);	/* once */
-	s->urh = NULL;
+	(void)close(s->fd);
 	s->fd = -1;
 	for (pp = &loop.sessions; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {

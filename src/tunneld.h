@@ -212,8 +212,7 @@ struct session {
 	char			(*more)[TUNNELD_ID_LEN];
 	int			 nmore;
 	bool			 multi;		/* OPEN names the tunnel */
-	int			 fd;
-	struct MHD_UpgradeResponseHandle *urh;
+	int			 fd;		/* ours: detached from MHD */
 	struct wsframe_dec	 dec;
 	struct tbuf		 msg;		/* message being reassembled */
 	int			 msg_opcode;
@@ -415,6 +414,8 @@ const char	*http_header(struct MHD_Connection *, const char *);
 bool		 http_reserved(const char *);
 char		*http_request_base(struct MHD_Connection *);
 void		 http_upgraded_socket(struct MHD_Connection *, MHD_socket);
+int		 http_detach_socket(struct MHD_Connection *, MHD_socket,
+		    struct MHD_UpgradeResponseHandle *);
 bool		 http_trusted(struct MHD_Connection *, char *, size_t,
 		    const struct sockaddr **);
 void		 preq_free(struct preq *);

@@ -2,7 +2,9 @@
  * The agent's connect request: authenticated by the tunnel's token before
  * anything is upgraded, then the socket is handed to the session loop.
  * The upgrade handler runs on an MHD pool thread: it only copies and
- * queues, never blocks, and never closes the socket.
+ * queues, and never blocks.  The socket leaves MHD there and then (see
+ * http_detach_socket): an idle agent costs its session and nothing of
+ * MHD's, and the session closes the socket itself.
  */
 #include "config.h"
 
@@ -28,8 +30,8 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	struct session			*s;
 	const union MHD_ConnectionInfo	*ci;
 	char				 peer[64] = "?";
+	int				 fd;
 
-	http_upgraded_socket(c, sock);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL)
 		(void)util_sockaddr_str(ci->client_addr, peer, sizeof(peer));
@@ -39,13 +41,17 @@ upgrade_done(void *cls, struct MHD_Connection *c, void *req_cls,
 	/* Checked in upgrade_connect; the loop checks it again on HELLO. */
 	memcpy(s->token_hash, pr->token_hash, sizeof(s->token_hash));
 	s->src = pr->src;
-	s->fd = sock;
-	s->urh = urh;
 	if (extra_in_size > 0) {
 		s->extra_in = xmalloc(extra_in_size);
 		memcpy(s->extra_in, extra_in, extra_in_size);
 		s->extra_len = extra_in_size;
 	}
+	/* extra_in lives in MHD's pool, which goes with the connection. */
+	if ((fd = http_detach_socket(c, sock, urh)) == -1) {
+		session_unref(s);
+		return;
+	}
+	s->fd = fd;
 	loop_add_session(s);	/* the loop's reference now */
 }
 

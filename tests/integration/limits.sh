@@ -455,4 +455,27 @@ else
 	is "server D exits 0" "$STOP_STATUS" 0
 fi
 
+# An agent leaves libmicrohttpd once its WebSocket is up, and with it the
+# per-address count: max_conns_per_ip 3 does not hold back a fourth agent
+# from the same address, and each serves.
+start_tunneld --state-dir "$TMPD/state-e" --max-conns-per-ip 3
+agent_pids= agent_urls=
+for i in 1 2 3 4; do
+	start_client --new "$LOCAL_PORT"
+	agent_pids="$agent_pids $CLIENT_PID"
+	agent_urls="$agent_urls $PUBLIC_URL"
+done
+served=0
+for u in $agent_urls; do
+	fetch agent "${u}status/200"
+	[ "$HTTP_STATUS" = 200 ] && served=$((served + 1))
+done
+is "max_conns_per_ip 3: four agents from one address, each serves" \
+    "$served" 4
+for p in $agent_pids; do
+	stop_pid "$p"
+done
+stop_pid "$TUNNELD_PID"
+is "server E exits 0" "$STOP_STATUS" 0
+
 done_testing
