@@ -1,9 +1,10 @@
 /*
  * tunnel-client: the agent.  One private header, prototypes grouped by file.
  *
- * Threads: the main thread runs libwebsockets (one WebSocket for all tunnels)
- * and the control API calls; a second thread (forward.c) runs a libcurl
- * multi loop that talks to the local service.  They share the stream
+ * Threads: the main thread runs libwebsockets (one connection for all
+ * tunnels, with our TLS and WebSocket on it: ws.c) and the control API
+ * calls; a second thread (forward.c) runs a libcurl multi loop that talks
+ * to the local service.  They share the stream
  * tables and the outgoing queues under one client-wide mutex (client.mtx);
  * the curl thread wakes libwebsockets with lws_cancel_service() and the
  * lws thread wakes the curl thread with curl_multi_wakeup().  A signal
@@ -20,11 +21,14 @@
 #include <stdio.h>
 
 #include <curl/curl.h>
+#include <gnutls/gnutls.h>
 #include <libwebsockets.h>
 
+#include "httphead.h"
 #include "log.h"
 #include "proto.h"
 #include "tbuf.h"
+#include "wsframe.h"
 
 #define TC_NAME			"tunnel-client"
 #define TC_DEFAULT_SERVER	"http://127.0.0.1:8080"
@@ -35,13 +39,13 @@
 #define TC_WINDOW		PROTO_DEFAULT_WINDOW	/* our receive window */
 #define TC_OUTQ_MAX		(4 * 1024 * 1024)	/* queued DATA, all links */
 #define TC_OUTQ_LOW		(TC_OUTQ_MAX / 2)
-#define TC_RX_BUFFER		(64 * 1024)
+#define TC_RX_BUFFER		(256 * 1024)	/* one read */
 #define TC_TABLE_SIZE		256			/* hash buckets */
 #define TC_BACKOFF_MIN_MS	500
 #define TC_BACKOFF_MAX_MS	30000
 #define TC_STABLE_MS		10000	/* a link that lasted resets backoff */
 #define TC_PING_SECS		10
-#define TC_HANGUP_SECS		25
+#define TC_HANGUP_SECS		20
 #define TC_API_TIMEOUT		30
 #define TC_INSPECT_DEFAULT	"127.0.0.1:4040"
 #define TC_INSPECT_TRIES	10	/* 4040..4049, then any free port */
@@ -105,11 +109,15 @@ struct tunnel_info {
 	char	*url;
 };
 
-/* A queued outgoing protocol message, LWS_PRE bytes of headroom. */
+/*
+ * A queued outgoing message, LWS_PRE bytes of headroom: a protocol message
+ * (binary), or a WebSocket PING, PONG or CLOSE payload.
+ */
 struct omsg {
 	struct omsg	*next;
 	size_t		 len;
 	bool		 data;		/* DATA or END: counts for the cap */
+	uint8_t		 opcode;	/* WS_OP_BINARY unless a control */
 	uint8_t		 buf[];		/* LWS_PRE + len */
 };
 
@@ -187,13 +195,24 @@ struct link {
 	/* lws thread only */
 	struct lws		*wsi;
 	lws_sorted_usec_list_t	 sul;		/* reconnect timer */
+	lws_sorted_usec_list_t	 ka;		/* keepalive timer */
+	int			 hs;		/* WS_HS_*: the opening handshake */
+	char			 hs_accept[32];	/* the Sec-WebSocket-Accept due */
+	int			 hs_status;	/* the server's non-101 status */
+	char			 hs_error[160];	/* and its JSON error, if any */
+	struct httphead		 hh;		/* the server's answer so far */
+	gnutls_session_t	 tls;		/* https: our TLS on lws's socket */
+	const uint8_t		*tls_in;	/* ciphertext for GnuTLS to pull */
+	size_t			 tls_in_len;
+	struct wsframe_dec	 dec;		/* the server's frames */
+	uint64_t		 rx_ms;		/* bytes last came in at */
+	const char		*down_why;	/* why we closed it, for the log */
 	uint16_t		 attempts;
 	uint64_t		 up_ms;		/* HELLO received at */
 	bool			 ever_up;
 	bool			 hello_done;
 	bool			 stale;		/* token refused: create again */
 	struct tbuf		 rx;		/* message being reassembled */
-	bool			 rx_partial;
 	/* under client.mtx */
 	bool			 connected;	/* established, may queue */
 	uint32_t		 peer_window;
@@ -214,7 +233,7 @@ struct client {
 	struct link		*primary;	/* the one connected to */
 	/* lws */
 	struct lws_context	*ctx;
-	bool			 cert_error;	/* seen in the lws log */
+	bool			 cert_error;	/* the server's failed verification */
 	/* curl thread */
 	CURLM			*multi;
 	pthread_t		 fwd_thread;

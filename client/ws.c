@@ -1,25 +1,35 @@
 /*
- * The link to the server: one libwebsockets client connection per tunnel,
- * served by the main thread.
+ * The link to the server: one connection for all tunnels, served by the
+ * main thread.
  *
- * Each link connects to /api/tunnel/connect/{id} with its token, sends
- * HELLO, and dispatches the server's messages: stream news goes to the
- * curl thread (forward.c) under client.mtx.  Outgoing messages wait in the
- * link's two queues (control first, then DATA and END).  Each WRITEABLE
- * callback frames a batch of them itself (masked with fresh keys, 8 bytes
- * at a time) into one buffer and hands it to lws as raw bytes: one send()
- * for many messages, and none of lws's byte-at-a-time masking.  A lost
- * link is retried forever with
- * exponential backoff and jitter; a refused token makes a new tunnel.
+ * libwebsockets makes the connection (name lookup, TCP, the poll loop,
+ * timers) as a raw socket; what runs on it is ours: TLS for https with
+ * GnuTLS, as libcurl's is (lws 4.1.6 cannot start TLS on a raw client
+ * connection), verified against --ca-file or the system's CAs; the opening
+ * handshake (RFC 6455 4.1) to /api/tunnel/connect/{id} with the token; and
+ * the frames, read with the same decoder as tunneld's (wsframe.c), whole
+ * buffers at a time (lws 4.1's own client parser takes one byte per call).  Then HELLO, and the server's messages are
+ * dispatched: stream news goes to the curl thread (forward.c) under
+ * client.mtx.  Outgoing messages wait in the link's two queues (control
+ * first, then DATA and END).  Each WRITEABLE callback frames a batch of
+ * them (masked with fresh keys, 8 bytes at a time) into one buffer: one
+ * send() for many messages.  Quiet links are pinged, and dropped when
+ * nothing comes back.  A lost link is retried forever with exponential
+ * backoff and jitter; a refused token makes a new tunnel.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 
+#include "httphdr.h"
 #include "log.h"
 #include "tunerr.h"
 #include "tunnel-client.h"
@@ -36,6 +46,16 @@
 #define WS_TX_SIZE	(LWS_PRE + WS_TX_BATCH + PROTO_MAX_MSG + \
 			    WS_TX_FRAMES * WS_MAX_HEADER)
 #define WS_MASK_POOL	1024	/* bytes of masking keys fetched at once */
+#define WS_KA_CHECK_MS	2000	/* how often a link's silence is looked at */
+
+/* link.hs */
+enum {
+	WS_HS_NONE,		/* TCP not up yet */
+	WS_HS_TLS,		/* TLS handshake */
+	WS_HS_SEND,		/* the request is to be written */
+	WS_HS_WAIT,		/* waiting for the 101 */
+	WS_HS_OPEN		/* frames both ways */
+};
 
 static int	 ws_callback(struct lws *, enum lws_callback_reasons, void *,
 		    void *, size_t);
@@ -46,7 +66,25 @@ static int	 ws_acquire(struct link *);
 static void	 ws_schedule(struct link *, bool);
 static void	 ws_link_down(struct link *, const char *);
 static int	 ws_established(struct link *);
-static int	 ws_receive(struct link *, struct lws *, const void *, size_t);
+static int	 ws_connected(struct link *, struct lws *);
+static int	 ws_tls_start(struct link *);
+static int	 ws_tls_handshake(struct link *, struct lws *);
+static int	 ws_tls_rx(struct link *, struct lws *, const uint8_t *,
+		    size_t);
+static ssize_t	 ws_tls_push(gnutls_transport_ptr_t, const void *, size_t);
+static ssize_t	 ws_tls_pull(gnutls_transport_ptr_t, void *, size_t);
+static int	 ws_out(struct link *, struct lws *, uint8_t *, size_t);
+static int	 ws_send_handshake(struct link *, struct lws *);
+static void	 ws_refusal_text(struct link *, const uint8_t *, size_t);
+static int	 ws_handshake_rx(struct link *, struct lws *, uint8_t **,
+		    size_t *);
+static void	 ws_refused(struct link *, const char *);
+static int	 ws_receive(struct link *, struct lws *, uint8_t *, size_t);
+static int	 ws_binary(struct link *, const struct wsframe_ev *);
+static void	 ws_queue_control(struct link *, int, const void *, size_t);
+static void	 ws_close_now(struct link *, struct lws *, uint16_t,
+		    const char *);
+static void	 ws_keepalive_cb(lws_sorted_usec_list_t *);
 static int	 ws_writeable(struct link *, struct lws *);
 static int	 ws_message(struct link *, const uint8_t *, size_t);
 static int	 ws_hello(struct link *, struct proto_msg *);
@@ -63,22 +101,19 @@ static struct omsg *ws_pop_locked(struct link *);
 static size_t	 ws_frame_into(uint8_t *, const struct omsg *);
 
 static uint8_t	*ws_txbuf;		/* the lws thread's frame buffer */
+static uint8_t	*ws_plain;		/* and its TLS read buffer */
+static gnutls_certificate_credentials_t ws_cred;
 static uint8_t	 ws_masks[WS_MASK_POOL];
 static size_t	 ws_masks_used = WS_MASK_POOL;
 static bool	 ws_fwd_due;		/* stream news for the curl thread */
 static bool	 ws_pending(struct link *);
 
 static const struct lws_protocols ws_protocols[] = {
-	{ "tunnel", ws_callback, 0, TC_RX_BUFFER, 0, NULL, 0 },
+	{ "tunnel", ws_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-static const lws_retry_bo_t ws_retry = {
-	.secs_since_valid_ping = TC_PING_SECS,
-	.secs_since_valid_hangup = TC_HANGUP_SECS
-};
-
-/* lws messages go to our log; certificate failures are remembered. */
+/* lws messages go to our log. */
 static void
 ws_log_emit(int level, const char *line)
 {
@@ -89,14 +124,9 @@ ws_log_emit(int level, const char *line)
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	if (level & LLL_ERR) {
-		if (strstr(buf, "SSL error") != NULL &&
-		    (strstr(buf, "certificate") != NULL ||
-		    strstr(buf, "hostname mismatch") != NULL ||
-		    strstr(buf, "issuer") != NULL))
-			client.cert_error = true;
+	if (level & LLL_ERR)
 		log_error("lws: %s", buf);
-	} else if (level & LLL_WARN)
+	else if (level & LLL_WARN)
 		log_warn("lws: %s", buf);
 	else
 		log_debug("lws: %s", buf);
@@ -107,7 +137,7 @@ ws_init(void)
 {
 	struct lws_context_creation_info	 info;
 	const struct options			*o = client.opt;
-	int					 levels = LLL_ERR | LLL_WARN;
+	int					 levels = LLL_ERR | LLL_WARN, r;
 
 	if (o->verbose >= 1)
 		levels |= LLL_NOTICE;
@@ -117,10 +147,22 @@ ws_init(void)
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = ws_protocols;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	info.fd_limit_per_thread = 1 + 4 * TC_MAX_TUNNELS;
-	if (o->ca_file != NULL)
-		info.client_ssl_ca_filepath = o->ca_file;
+	info.pt_serv_buf_size = TC_RX_BUFFER;	/* what one read takes */
+	if (client.srv.tls) {
+		if (gnutls_certificate_allocate_credentials(&ws_cred) != 0)
+			return TUN_ENOMEM;
+		if (o->ca_file != NULL)
+			r = gnutls_certificate_set_x509_trust_file(ws_cred,
+			    o->ca_file, GNUTLS_X509_FMT_PEM);
+		else
+			r = gnutls_certificate_set_x509_system_trust(ws_cred);
+		if (r <= 0 && !o->insecure)
+			log_warn("no CA certificates from %s%s%s",
+			    o->ca_file != NULL ? o->ca_file : "the system",
+			    r < 0 ? ": " : "", r < 0 ? gnutls_strerror(r) : "");
+		ws_plain = xmalloc(TC_RX_BUFFER);
+	}
 	if ((client.ctx = lws_create_context(&info)) == NULL)
 		return TUN_EIO;
 	ws_txbuf = xmalloc(WS_TX_SIZE);
@@ -150,10 +192,16 @@ ws_free(void)
 	if (client.ctx == NULL)
 		return;
 	lws_sul_cancel(&client.links[0].sul);
+	lws_sul_cancel(&client.links[0].ka);
 	lws_context_destroy(client.ctx);
 	client.ctx = NULL;
 	free(ws_txbuf);
 	ws_txbuf = NULL;
+	free(ws_plain);
+	ws_plain = NULL;
+	if (ws_cred != NULL)
+		gnutls_certificate_free_credentials(ws_cred);
+	ws_cred = NULL;
 	pthread_mutex_lock(&client.mtx);
 	for (i = 0; i < client.nlinks; i++)
 		ws_queue_free_locked(&client.links[i]);
@@ -177,6 +225,7 @@ ws_msg_new(size_t len, bool data)
 	m->next = NULL;
 	m->len = len;
 	m->data = data;
+	m->opcode = WS_OP_BINARY;
 	return m;
 }
 
@@ -342,7 +391,6 @@ ws_connect(struct link *l)
 {
 	struct lws_client_connect_info	 ci;
 	struct link			*t;
-	char				 path[1200], hosthdr[300];
 	size_t				 i;
 
 	if (client_stopping() || l->wsi != NULL)
@@ -367,37 +415,22 @@ ws_connect(struct link *l)
 		client_stop(1);
 		return;
 	}
-	if (snprintf(path, sizeof(path), "%s/api/tunnel/connect/%s",
-	    client.srv.prefix, client.primary->info.tunnel_id) >=
-	    (int)sizeof(path))
-		fatalx("connect path too long");
+	/* A raw connection: the WebSocket handshake is ws_send_handshake's. */
 	memset(&ci, 0, sizeof(ci));
 	ci.context = client.ctx;
 	ci.address = client.srv.host;
 	ci.port = client.srv.port;
-	ci.path = path;
-	/* Host with its port (RFC 9110); TLS keeps the bare name for SNI. */
-	if (!client.srv.tls && client.srv.port != 80 &&
-	    snprintf(hosthdr, sizeof(hosthdr), strchr(client.srv.host, ':') ?
-	    "[%s]:%d" : "%s:%d", client.srv.host, client.srv.port) <
-	    (int)sizeof(hosthdr))
-		ci.host = hosthdr;
-	else
-		ci.host = client.srv.host;
-	ci.origin = client.srv.host;
+	ci.method = "RAW";
+	ci.host = client.srv.host;
 	ci.local_protocol_name = ws_protocols[0].name;
-	ci.retry_and_idle_policy = &ws_retry;
 	ci.opaque_user_data = l;
 	ci.pwsi = &l->wsi;
-	if (client.srv.tls) {
-		ci.ssl_connection = LCCSCF_USE_SSL;
-		if (client.opt->insecure)
-			ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
-			    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
-			    LCCSCF_ALLOW_INSECURE;
-	}
-	log_debug("connecting to %s%s", client.srv.base, path +
-	    strlen(client.srv.prefix));
+	l->hs = WS_HS_NONE;
+	l->hs_status = 0;
+	l->hs_error[0] = '\0';
+	l->down_why = NULL;
+	log_debug("connecting to %s/api/tunnel/connect/%s", client.srv.base,
+	    client.primary->info.tunnel_id);
 	if (lws_client_connect_via_info(&ci) == NULL) {
 		l->wsi = NULL;
 		ws_schedule(l, false);
@@ -413,6 +446,15 @@ ws_link_down(struct link *l, const char *why)
 	bool		 was_up = l->hello_done;
 
 	l->wsi = NULL;
+	lws_sul_cancel(&l->ka);
+	if (l->down_why != NULL)
+		why = l->down_why;
+	l->down_why = NULL;
+	l->hs = WS_HS_NONE;
+	httphead_free(&l->hh);
+	if (l->tls != NULL)
+		gnutls_deinit(l->tls);
+	l->tls = NULL;
 	for (i = 0; i < client.nlinks; i++)
 		client.links[i].attached = false;
 	pthread_mutex_lock(&client.mtx);
@@ -429,7 +471,6 @@ ws_link_down(struct link *l, const char *why)
 	if (was_up && util_now_ms() - l->up_ms >= TC_STABLE_MS)
 		l->attempts = 0;
 	l->hello_done = false;
-	l->rx_partial = false;
 	tbuf_reset(&l->rx);
 	tbuf_shrink(&l->rx);
 	if (client_stopping())
@@ -465,9 +506,372 @@ ws_established(struct link *l)
 	}
 	tbuf_free(&b);
 	l->hello_done = false;
-	l->rx_partial = false;
 	tbuf_reset(&l->rx);
 	return r;
+}
+
+/*
+ * The server would not have us (a status other than 101), or the
+ * connection failed before the WebSocket was up: give up for good, make
+ * the tunnel again, or try again later.
+ */
+static void
+ws_refused(struct link *l, const char *err)
+{
+	struct link	*t = client.primary;
+	int		 status = l->hs_status;
+
+	ws_link_down(l, err);
+	if (client.cert_error) {
+		fprintf(stderr, "%s: the server's certificate failed "
+		    "verification; give its CA with --ca-file, or use "
+		    "--insecure\n", TC_NAME);
+		client_stop(1);
+		return;
+	}
+	if (status == 403) {
+		/* The server's deny list: waiting will not help. */
+		fprintf(stderr, "%s: the server refused tunnel %s (HTTP 403: "
+		    "the tunnel or this address is denied)\n", TC_NAME,
+		    t != NULL && t->info.tunnel_id != NULL ?
+		    t->info.tunnel_id : "?");
+		client_stop(1);
+		return;
+	}
+	if ((status == 401 || status == 404) && t != NULL) {
+		/* The saved token or tunnel is gone: make a new one. */
+		log_warn("the server refused tunnel %s; creating it again",
+		    t->info.tunnel_id);
+		if (t->state_path != NULL)
+			cstate_remove(t->state_path);
+		tunnel_info_clear(&t->info);
+		t->stale = true;
+	}
+	ws_schedule(l, false);
+}
+
+/*
+ * TCP is up: TLS first for https, then the opening handshake; both within
+ * connect_timeout.
+ */
+static int
+ws_connected(struct link *l, struct lws *wsi)
+{
+	if (l->hs != WS_HS_NONE)
+		return 0;
+	httphead_init(&l->hh);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_AWAITING_SERVER_RESPONSE,
+	    client.opt->connect_timeout > 0 ? client.opt->connect_timeout :
+	    TC_DEFAULT_CONNECT_TO);
+	if (client.srv.tls) {
+		l->hs = WS_HS_TLS;
+		if (ws_tls_start(l) != 0)
+			return -1;
+		return ws_tls_handshake(l, wsi);
+	}
+	l->hs = WS_HS_SEND;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* A GnuTLS client session on the link's socket. */
+static int
+ws_tls_start(struct link *l)
+{
+	const char	*host = client.srv.host;
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	int		 r;
+
+	if ((r = gnutls_init(&l->tls, GNUTLS_CLIENT | GNUTLS_NONBLOCK)) != 0) {
+		l->tls = NULL;
+		log_warn("TLS: %s", gnutls_strerror(r));
+		return -1;
+	}
+	if ((r = gnutls_set_default_priority(l->tls)) != 0 ||
+	    (r = gnutls_credentials_set(l->tls, GNUTLS_CRD_CERTIFICATE,
+	    ws_cred)) != 0) {
+		log_warn("TLS: %s", gnutls_strerror(r));
+		return -1;
+	}
+	/* SNI names a host, never an address (RFC 6066 3). */
+	if (inet_pton(AF_INET, host, &a4) != 1 &&
+	    inet_pton(AF_INET6, host, &a6) != 1)
+		(void)gnutls_server_name_set(l->tls, GNUTLS_NAME_DNS, host,
+		    strlen(host));
+	if (!client.opt->insecure)
+		gnutls_session_set_verify_cert(l->tls, host, 0);
+	gnutls_transport_set_ptr(l->tls, l);
+	gnutls_transport_set_push_function(l->tls, ws_tls_push);
+	gnutls_transport_set_pull_function(l->tls, ws_tls_pull);
+	return 0;
+}
+
+/* One step of the TLS handshake; -1 ends the connection. */
+static int
+ws_tls_handshake(struct link *l, struct lws *wsi)
+{
+	gnutls_datum_t	out;
+	unsigned int	status;
+	char		*desc;
+	int		r;
+
+	/* AGAIN with bytes left is a step done, not a want of input. */
+	do
+		r = gnutls_handshake(l->tls);
+	while ((r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) &&
+	    l->tls_in_len > 0);
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return 0;
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR) {
+		status = gnutls_session_get_verify_cert_status(l->tls);
+		if (gnutls_certificate_verification_status_print(status,
+		    gnutls_certificate_type_get(l->tls), &out, 0) == 0) {
+			log_error("the certificate of %s: %s", client.srv.host,
+			    (const char *)out.data);
+			gnutls_free(out.data);
+		}
+		client.cert_error = true;
+		l->down_why = "certificate verification failed";
+		return -1;
+	}
+	if (r != 0) {
+		if (!gnutls_error_is_fatal(r))
+			return 0;
+		log_warn("TLS handshake with %s: %s", client.srv.host,
+		    gnutls_strerror(r));
+		l->down_why = "TLS handshake failed";
+		return -1;
+	}
+	if ((desc = gnutls_session_get_desc(l->tls)) != NULL) {
+		log_debug("TLS: %s", desc);
+		gnutls_free(desc);
+	}
+	l->hs = WS_HS_SEND;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* Ciphertext from lws: the handshake, then records, each to ws_receive. */
+static int
+ws_tls_rx(struct link *l, struct lws *wsi, const uint8_t *in, size_t len)
+{
+	ssize_t	n;
+	size_t	left;
+	int	r = 0;
+
+	l->tls_in = in;
+	l->tls_in_len = len;
+	if (l->hs == WS_HS_TLS && ((r = ws_tls_handshake(l, wsi)) != 0 ||
+	    l->hs == WS_HS_TLS))
+		goto out;
+	for (;;) {
+		left = l->tls_in_len;
+		n = gnutls_record_recv(l->tls, ws_plain, TC_RX_BUFFER);
+		if (n > 0) {
+			if ((r = ws_receive(l, wsi, ws_plain, (size_t)n)) != 0)
+				break;
+			continue;
+		}
+		/*
+		 * AGAIN with bytes left (after a session ticket, say) is a
+		 * step done: read on, as long as GnuTLS takes bytes.
+		 */
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			if (l->tls_in_len == 0)
+				break;
+			if (l->tls_in_len < left)
+				continue;
+			n = GNUTLS_E_INTERNAL_ERROR;
+		}
+		if (n == 0) {
+			l->down_why = "closed";
+			r = -1;
+			break;
+		}
+		if (!gnutls_error_is_fatal((int)n))
+			continue;
+		log_warn("TLS: %s", gnutls_strerror((int)n));
+		l->down_why = "a TLS error";
+		r = -1;
+		break;
+	}
+out:
+	l->tls_in = NULL;
+	l->tls_in_len = 0;
+	return r;
+}
+
+/* GnuTLS writes through lws, which keeps what the socket does not take. */
+static ssize_t
+ws_tls_push(gnutls_transport_ptr_t p, const void *buf, size_t len)
+{
+	struct link	*l = p;
+
+	if (l->wsi == NULL || lws_write(l->wsi, (unsigned char *)(uintptr_t)buf,
+	    len, LWS_WRITE_RAW) < 0) {
+		gnutls_transport_set_errno(l->tls, EPIPE);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* GnuTLS reads what the current RAW_RX brought, and no more. */
+static ssize_t
+ws_tls_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
+{
+	struct link	*l = p;
+
+	if (l->tls_in_len == 0) {
+		gnutls_transport_set_errno(l->tls, EAGAIN);
+		return -1;
+	}
+	if (len > l->tls_in_len)
+		len = l->tls_in_len;
+	memcpy(buf, l->tls_in, len);
+	l->tls_in += len;
+	l->tls_in_len -= len;
+	return (ssize_t)len;
+}
+
+/* Bytes for the server: straight to lws, or in TLS records first. */
+static int
+ws_out(struct link *l, struct lws *wsi, uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
+	if (l->tls == NULL)
+		return lws_write(wsi, buf, len, LWS_WRITE_RAW) == (int)len ?
+		    0 : -1;
+	gnutls_record_cork(l->tls);
+	while (len > 0) {
+		n = gnutls_record_send(l->tls, buf, len);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n < 0) {
+			log_warn("TLS: %s", gnutls_strerror((int)n));
+			return -1;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ? -1 : 0;
+}
+
+/* The client's opening handshake (RFC 6455 4.1), one write. */
+static int
+ws_send_handshake(struct link *l, struct lws *wsi)
+{
+	const struct server_url	*srv = &client.srv;
+	struct link		*t = client.primary;
+	char			 req[LWS_PRE + 2048], key[32], host[300];
+	int			 n, len;
+
+	if (t == NULL || t->info.token == NULL ||
+	    wsframe_client_key(key, sizeof(key)) != 0 ||
+	    wsframe_accept_key(key, l->hs_accept, sizeof(l->hs_accept)) != 0)
+		return -1;
+	/* Host with its port unless it is the scheme's (RFC 9110 7.2). */
+	if (srv->port == (srv->tls ? 443 : 80))
+		n = snprintf(host, sizeof(host), strchr(srv->host, ':') ?
+		    "[%s]" : "%s", srv->host);
+	else
+		n = snprintf(host, sizeof(host), strchr(srv->host, ':') ?
+		    "[%s]:%d" : "%s:%d", srv->host, srv->port);
+	if (n < 0 || (size_t)n >= sizeof(host))
+		return -1;
+	len = snprintf(req + LWS_PRE, sizeof(req) - LWS_PRE,
+	    "GET %s/api/tunnel/connect/%s HTTP/1.1\r\n"
+	    "Host: %s\r\n"
+	    "User-Agent: " TC_NAME "/" PACKAGE_VERSION "\r\n"
+	    "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n"
+	    "Sec-WebSocket-Key: %s\r\n"
+	    "Sec-WebSocket-Version: 13\r\n"
+	    "Authorization: Bearer %s\r\n"
+	    "X-Tunnel-Protocol: 1\r\n"
+	    "\r\n", srv->prefix, t->info.tunnel_id, host, key, t->info.token);
+	if (len < 0 || (size_t)len >= sizeof(req) - LWS_PRE) {
+		explicit_bzero(req, sizeof(req));
+		return -1;
+	}
+	n = ws_out(l, wsi, (uint8_t *)req + LWS_PRE, (size_t)len);
+	explicit_bzero(req, sizeof(req));
+	if (n != 0)
+		return -1;
+	l->hs = WS_HS_WAIT;
+	return 0;
+}
+
+/* The JSON error of a refusal, when its body came with the head. */
+static void
+ws_refusal_text(struct link *l, const uint8_t *body, size_t len)
+{
+	struct json_tokener	*tok;
+	struct json_object	*o, *e;
+
+	if (len == 0 || (tok = json_tokener_new()) == NULL)
+		return;
+	o = json_tokener_parse_ex(tok, (const char *)body,
+	    len > 4096 ? 4096 : (int)len);
+	json_tokener_free(tok);
+	if (o != NULL && json_object_object_get_ex(o, "error", &e) &&
+	    json_object_is_type(e, json_type_string))
+		(void)httphdr_log_escape(json_object_get_string(e),
+		    l->hs_error, sizeof(l->hs_error));
+	json_object_put(o);
+}
+
+/*
+ * Bytes of the server's answer to the handshake.  Returns 1 once the
+ * WebSocket is up (*p and *len then hold what follows the head), 0 for
+ * more, -1 to close (l->hs_status says why).
+ */
+static int
+ws_handshake_rx(struct link *l, struct lws *wsi, uint8_t **p, size_t *len)
+{
+	const struct proto_head	*h = &l->hh.head;
+	const char		*v;
+	size_t			 used;
+	int			 r;
+
+	r = httphead_parse(&l->hh, *p, *len, &used);
+	*p += used;
+	*len -= used;
+	if (r == 0)
+		return 0;
+	if (r < 0) {
+		l->down_why = "not an HTTP answer to the WebSocket handshake";
+		return -1;
+	}
+	if (h->status != 101) {
+		l->hs_status = h->status;
+		ws_refusal_text(l, *p, *len);
+		log_warn("the server answered %d%s%s", h->status,
+		    l->hs_error[0] != '\0' ? ": " : "", l->hs_error);
+		l->down_why = "refused";
+		return -1;
+	}
+	if ((v = proto_head_get(h, "Upgrade")) == NULL ||
+	    !httphdr_has_token(v, "websocket") ||
+	    (v = proto_head_get(h, "Connection")) == NULL ||
+	    !httphdr_has_token(v, "upgrade") ||
+	    (v = proto_head_get(h, "Sec-WebSocket-Accept")) == NULL ||
+	    strcmp(v, l->hs_accept) != 0) {
+		l->down_why = "a bad WebSocket handshake from the server";
+		return -1;
+	}
+	httphead_free(&l->hh);
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	l->hs = WS_HS_OPEN;
+	wsframe_dec_init(&l->dec, WSFRAME_CLIENT, PROTO_MAX_MSG, PROTO_MAX_MSG);
+	log_debug("WebSocket established");
+	if (ws_established(l) != 0)
+		return -1;
+	lws_sul_schedule(client.ctx, 0, &l->ka, ws_keepalive_cb,
+	    (lws_usec_t)WS_KA_CHECK_MS * LWS_US_PER_MS);
+	lws_callback_on_writable(wsi);
+	return 1;
 }
 
 static int
@@ -475,101 +879,58 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     void *in, size_t len)
 {
 	struct link	*l = wsi != NULL ? lws_get_opaque_user_data(wsi) : NULL;
-	struct link	*t;
-	unsigned char	**p, *end;
-	char		  auth[1024];
-	const char	 *err;
-	unsigned int	  status;
 
+	(void)user;
 	switch (reason) {
-	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-		if (l == NULL)
-			break;
-		p = (unsigned char **)in;
-		end = *p + len;
-		if (client.primary == NULL || snprintf(auth, sizeof(auth),
-		    "Bearer %s", client.primary->info.token) >=
-		    (int)sizeof(auth))
+	case LWS_CALLBACK_RAW_CONNECTED:	/* plain */
+	case LWS_CALLBACK_RAW_ADOPT:		/* after TLS */
+		if (l == NULL || l->wsi != wsi)
 			return -1;
-		if (lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"Authorization:",
-		    (const unsigned char *)auth, (int)strlen(auth), p, end) ||
-		    lws_add_http_header_by_name(wsi,
-		    (const unsigned char *)"X-Tunnel-Protocol:",
-		    (const unsigned char *)"1", 1, p, end)) {
-			explicit_bzero(auth, sizeof(auth));
-			return -1;
-		}
-		explicit_bzero(auth, sizeof(auth));
-		break;
-	case LWS_CALLBACK_CLIENT_ESTABLISHED:
-		if (l == NULL)
-			return -1;
-		log_debug("WebSocket established");
-		if (ws_established(l) != 0)
-			return -1;
-		lws_callback_on_writable(wsi);
-		break;
+		return ws_connected(l, wsi);
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
-		if (l == NULL)
+		if (l == NULL || l->wsi != wsi)
 			break;
-		err = in != NULL ? (const char *)in : "unknown error";
-		status = lws_http_client_http_response(wsi);
-		ws_link_down(l, err);
-		if (client.cert_error) {
-			fprintf(stderr, "%s: the server's certificate failed "
-			    "verification; give its CA with --ca-file, or use "
-			    "--insecure\n", TC_NAME);
-			client_stop(1);
-			break;
-		}
-		if (status == 403) {
-			/* The server's deny list: waiting will not help. */
-			fprintf(stderr, "%s: the server refused tunnel %s "
-			    "(HTTP 403: the tunnel or this address is "
-			    "denied)\n", TC_NAME,
-			    client.primary->info.tunnel_id != NULL ?
-			    client.primary->info.tunnel_id : "?");
-			client_stop(1);
-			break;
-		}
-		if (strstr(err, "unauthorized") != NULL || status == 401 ||
-		    status == 404) {
-			/* The saved token or tunnel is gone: make a new one. */
-			t = client.primary;
-			log_warn("the server refused tunnel %s; creating it "
-			    "again", t->info.tunnel_id);
-			if (t->state_path != NULL)
-				cstate_remove(t->state_path);
-			tunnel_info_clear(&t->info);
-			t->stale = true;
-		}
-		ws_schedule(l, false);
+		ws_refused(l, in != NULL ? (const char *)in : "unknown error");
 		break;
-	case LWS_CALLBACK_CLIENT_CLOSED:
-		if (l == NULL)
+	case LWS_CALLBACK_RAW_CLOSE:
+		if (l == NULL || l->wsi != wsi)
 			break;
-		ws_link_down(l, "closed");
+		if (l->hs == WS_HS_OPEN)
+			ws_link_down(l, "closed");
+		else if (l->hs_status != 0 || client.cert_error) {
+			ws_refused(l, "refused");
+			break;
+		} else
+			ws_link_down(l, l->hs == WS_HS_WAIT ?
+			    "no answer to the WebSocket handshake" :
+			    l->hs == WS_HS_TLS ? "the TLS handshake did not end" :
+			    "closed");
 		ws_schedule(l, false);
 		break;
 	case LWS_CALLBACK_WSI_DESTROY:
-		/* Gone without ERROR or CLOSED, e.g. a handshake timeout. */
+		/* Gone without ERROR or CLOSE, e.g. a handshake timeout. */
 		if (l == NULL || l->wsi != wsi)
 			break;
 		ws_link_down(l, "timed out");
 		ws_schedule(l, false);
 		break;
-	case LWS_CALLBACK_CLIENT_RECEIVE:
-		if (l == NULL)
+	case LWS_CALLBACK_RAW_RX:
+		if (l == NULL || l->wsi != wsi)
 			return -1;
+		if (l->tls != NULL)
+			return ws_tls_rx(l, wsi, in, len);
 		return ws_receive(l, wsi, in, len);
-	case LWS_CALLBACK_CLIENT_WRITEABLE:
-		if (l == NULL)
+	case LWS_CALLBACK_RAW_WRITEABLE:
+		if (l == NULL || l->wsi != wsi)
 			return -1;
+		if (l->hs == WS_HS_SEND)
+			return ws_send_handshake(l, wsi);
+		if (l->hs != WS_HS_OPEN)
+			return 0;
 		return ws_writeable(l, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		l = &client.links[0];
-		if (l->wsi != NULL && ws_pending(l))
+		if (l->wsi != NULL && l->hs == WS_HS_OPEN && ws_pending(l))
 			lws_callback_on_writable(l->wsi);
 		break;
 	default:
@@ -578,49 +939,155 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
-/* Fragments and rx-buffer pieces put together into whole messages. */
+/*
+ * Bytes from the server: the rest of the handshake, then frames, taken
+ * apart in place.  Non-zero closes the connection.
+ */
 static int
-ws_receive(struct link *l, struct lws *wsi, const void *in, size_t len)
+ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 {
-	bool	final = lws_is_final_fragment(wsi);
-	int	r;
+	struct wsframe_ev	 ev;
+	size_t			 used;
+	int			 r;
 
-	if (!lws_frame_is_binary(wsi) && !l->rx_partial) {
-		log_warn("the server sent a text message");
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE,
-		    NULL, 0);
-		return -1;
-	}
-	if (!l->rx_partial && final)
-		r = ws_message(l, in, len);
-	else {
-		if (tbuf_put(&l->rx, in, len) != 0) {
-			log_warn("a message from the server is too large");
-			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-			    NULL, 0);
+	l->rx_ms = util_now_ms();
+	if (l->hs == WS_HS_WAIT &&
+	    (r = ws_handshake_rx(l, wsi, &p, &len)) != 1)
+		return r;
+	if (l->hs != WS_HS_OPEN)
+		return len > 0 ? -1 : 0;	/* nothing asked for yet */
+	while (len > 0) {
+		r = wsframe_decode(&l->dec, p, len, &used, &ev);
+		p += used;
+		len -= used;
+		if (r < 0) {
+			log_warn("bad WebSocket frame from the server: %s",
+			    tunerr_str(r));
+			ws_close_now(l, wsi, l->dec.close_code, "bad frame");
+			l->down_why = "a bad frame from the server";
 			return -1;
 		}
-		l->rx_partial = !final;
-		r = 0;
-		if (final) {
-			r = ws_message(l, tbuf_ptr(&l->rx), tbuf_len(&l->rx));
-			tbuf_reset(&l->rx);
-			tbuf_shrink(&l->rx);
+		if (r == 0)
+			break;
+		switch (ev.opcode) {
+		case WS_OP_BINARY:
+			if (ws_binary(l, &ev) != 0) {
+				ws_close_now(l, wsi, WS_CLOSE_PROTOCOL,
+				    "protocol error");
+				l->down_why = "a bad message from the server";
+				return -1;
+			}
+			break;
+		case WS_OP_PING:
+			ws_queue_control(l, WS_OP_PONG, ev.data, ev.len);
+			lws_callback_on_writable(wsi);
+			break;
+		case WS_OP_PONG:
+			break;
+		case WS_OP_CLOSE:
+			ws_close_now(l, wsi, WS_CLOSE_NORMAL, NULL);
+			l->down_why = "closed by the server";
+			return -1;
+		default:
+			log_warn("the server sent a text message");
+			ws_close_now(l, wsi, WS_CLOSE_UNSUPPORTED, NULL);
+			l->down_why = "a text message from the server";
+			return -1;
 		}
-	}
-	if (r != 0) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_PROTOCOL_ERR, NULL, 0);
-		return -1;
-	}
-	if (client_stopping()) {
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, NULL, 0);
-		return -1;
+		if (client_stopping()) {
+			ws_close_now(l, wsi, WS_CLOSE_GOING_AWAY, NULL);
+			return -1;
+		}
 	}
 	return 0;
 }
 
+/* A piece of a binary message: whole messages are read where they lie. */
+static int
+ws_binary(struct link *l, const struct wsframe_ev *ev)
+{
+	int	r;
+
+	if (ev->msg_start && ev->msg_end)
+		return ws_message(l, ev->data, ev->len);
+	if (ev->msg_start)
+		tbuf_reset(&l->rx);
+	if (tbuf_put(&l->rx, ev->data, ev->len) != 0)
+		return TUN_ETOOBIG;	/* the decoder bounds it first */
+	if (!ev->msg_end)
+		return 0;
+	r = ws_message(l, tbuf_ptr(&l->rx), tbuf_len(&l->rx));
+	tbuf_reset(&l->rx);
+	tbuf_shrink(&l->rx);
+	return r;
+}
+
+/* A PING, PONG or CLOSE to send, ahead of the data. */
+static void
+ws_queue_control(struct link *l, int opcode, const void *payload, size_t len)
+{
+	struct omsg	*m;
+
+	m = ws_msg_new(len, false);
+	m->opcode = (uint8_t)opcode;
+	if (len > 0)
+		memcpy(m->buf + LWS_PRE, payload, len);
+	pthread_mutex_lock(&client.mtx);
+	ws_queue_locked(l, false, m);
+	pthread_mutex_unlock(&client.mtx);
+}
+
+/* A CLOSE frame written at once, the connection closing after it. */
+static void
+ws_close_now(struct link *l, struct lws *wsi, uint16_t code,
+    const char *reason)
+{
+	struct omsg	*m;
+	uint8_t		 payload[WS_MAX_CONTROL];
+	uint8_t		 out[LWS_PRE + WS_MAX_HEADER + WS_MAX_CONTROL];
+	size_t		 n;
+
+	n = wsframe_close_payload(payload, code, reason);
+	m = ws_msg_new(n, false);
+	m->opcode = WS_OP_CLOSE;
+	memcpy(m->buf + LWS_PRE, payload, n);
+	n = ws_frame_into(out + LWS_PRE, m);
+	free(m);
+	(void)ws_out(l, wsi, out + LWS_PRE, n);
+	if (l->tls != NULL)
+		(void)gnutls_bye(l->tls, GNUTLS_SHUT_WR);
+}
+
 /*
- * One masked binary frame for m at out; returns its length.  RFC 6455
+ * Every WS_KA_CHECK_MS: a link quiet for TC_PING_SECS is pinged (the
+ * server answers PONG, and pings itself every heartbeat_interval), one
+ * quiet for TC_HANGUP_SECS is dead.
+ */
+static void
+ws_keepalive_cb(lws_sorted_usec_list_t *sul)
+{
+	struct link	*l = lws_container_of(sul, struct link, ka);
+	uint64_t	 quiet;
+
+	if (l->wsi == NULL || l->hs != WS_HS_OPEN)
+		return;
+	quiet = util_now_ms() - l->rx_ms;
+	if (quiet >= (uint64_t)TC_HANGUP_SECS * 1000) {
+		l->down_why = "no answer from the server";
+		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (quiet >= (uint64_t)TC_PING_SECS * 1000) {
+		ws_queue_control(l, WS_OP_PING, NULL, 0);
+		lws_callback_on_writable(l->wsi);
+	}
+	lws_sul_schedule(client.ctx, 0, &l->ka, ws_keepalive_cb,
+	    (lws_usec_t)WS_KA_CHECK_MS * LWS_US_PER_MS);
+}
+
+/*
+ * One masked frame for m at out; returns its length.  RFC 6455
  * wants an unpredictable key per frame: they come from GnuTLS's nonce
  * generator, a pool at a time.
  */
@@ -638,7 +1105,7 @@ ws_frame_into(uint8_t *out, const struct omsg *m)
 	}
 	key = ws_masks + ws_masks_used;
 	ws_masks_used += 4;
-	n = wsframe_header(out, WS_OP_BINARY, true, m->len, key);
+	n = wsframe_header(out, m->opcode, true, m->len, key);
 	memcpy(out + n, m->buf + LWS_PRE, m->len);
 	wsframe_mask(out + n, m->len, key, 0);
 	return n + m->len;
@@ -656,7 +1123,6 @@ ws_writeable(struct link *l, struct lws *wsi)
 	uint8_t		*out = ws_txbuf + LWS_PRE;
 	size_t		 len = 0, took = 0, frames = 0;
 	bool		 more, kick = false;
-	int		 n;
 
 	/* Take the batch under the lock; copy and mask it without. */
 	pthread_mutex_lock(&client.mtx);
@@ -684,8 +1150,7 @@ ws_writeable(struct link *l, struct lws *wsi)
 	}
 	if (len == 0)
 		return 0;
-	n = lws_write(wsi, out, len, LWS_WRITE_RAW);
-	if (n < 0 || (size_t)n != len) {
+	if (ws_out(l, wsi, out, len) != 0) {
 		log_warn("WebSocket write failed");
 		return -1;
 	}

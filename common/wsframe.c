@@ -442,14 +442,50 @@ wsframe_close_payload(uint8_t *out, uint16_t code, const char *reason)
 	return 2 + n;
 }
 
+/* Base64 (RFC 4648, padded) of in[0..n) into out, NUL-terminated. */
+static void
+wsframe_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	unsigned	v;
+	size_t		i;
+
+	for (i = 0; i + 3 <= n; i += 3) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		*out++ = wsframe_b64[v >> 18];
+		*out++ = wsframe_b64[(v >> 12) & 0x3f];
+		*out++ = wsframe_b64[(v >> 6) & 0x3f];
+		*out++ = wsframe_b64[v & 0x3f];
+	}
+	if (i < n) {
+		v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		*out++ = wsframe_b64[v >> 18];
+		*out++ = wsframe_b64[(v >> 12) & 0x3f];
+		*out++ = i + 1 < n ? wsframe_b64[(v >> 6) & 0x3f] : '=';
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+int
+wsframe_client_key(char *out, size_t outlen)
+{
+	uint8_t	raw[16];
+
+	if (outlen < 25)
+		return TUN_EINVAL;
+	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof(raw)) != 0)
+		return TUN_EIO;
+	wsframe_b64_encode(raw, sizeof(raw), out);
+	return 0;
+}
+
 int
 wsframe_accept_key(const char *key, char *out, size_t outlen)
 {
 	gnutls_hash_hd_t	 h;
 	uint8_t			 md[20];
-	char			*o = out;
-	unsigned		 v;
-	size_t			 i;
 
 	if (key == NULL || outlen < WS_ACCEPT_LEN + 1)
 		return TUN_EINVAL;
@@ -461,19 +497,7 @@ wsframe_accept_key(const char *key, char *out, size_t outlen)
 		return TUN_ENOMEM;
 	}
 	gnutls_hash_deinit(h, md);
-	for (i = 0; i < 18; i += 3) {
-		v = (unsigned)md[i] << 16 | (unsigned)md[i + 1] << 8 | md[i + 2];
-		*o++ = wsframe_b64[v >> 18];
-		*o++ = wsframe_b64[(v >> 12) & 0x3f];
-		*o++ = wsframe_b64[(v >> 6) & 0x3f];
-		*o++ = wsframe_b64[v & 0x3f];
-	}
-	v = (unsigned)md[18] << 16 | (unsigned)md[19] << 8;	/* 2 left */
-	*o++ = wsframe_b64[v >> 18];
-	*o++ = wsframe_b64[(v >> 12) & 0x3f];
-	*o++ = wsframe_b64[(v >> 6) & 0x3f];
-	*o++ = '=';
-	*o = '\0';
+	wsframe_b64_encode(md, sizeof(md), out);
 	return 0;
 }
 

@@ -103,6 +103,8 @@ void	 wsframe_mask(uint8_t *data, size_t len, const uint8_t mask[4],
 size_t	 wsframe_close_payload(uint8_t *out, uint16_t code, const char *reason);
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key; out >= 29 bytes. */
 int	 wsframe_accept_key(const char *key, char *out, size_t outlen);
+/* A fresh random client key (RFC 6455 4.1); out >= 25 bytes. */
+int	 wsframe_client_key(char *out, size_t outlen);
 /* A valid client key is base64 of 16 bytes (24 chars). */
 bool	 wsframe_valid_key(const char *key);
 /*

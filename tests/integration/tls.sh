@@ -106,6 +106,30 @@ like "the public URL is https" "$PUBLIC_URL" \
     "^https://localhost:$TUNNELD_PORT/$TUNNEL_ID/\$"
 fetch echo --cacert "$CA" "$PUBLIC_URL"echo
 is "GET through the tunnel over https" "$HTTP_STATUS" 200
+
+# Run again without --ca-file, the client takes its saved tunnel and makes
+# no API call: the WebSocket's own TLS has to refuse the server.
+if "$TUNNEL_CLIENT" --server "$SERVER_URL" --api-key "$KEY" "$LOCAL_PORT" \
+    >"$TMPD/noca2.log" 2>&1; then
+	rc=0
+else
+	rc=$?
+fi
+is "saved tunnel, no --ca-file: exit 1" "$rc" 1
+check "the WebSocket's TLS refused the certificate" \
+    grep -q 'the certificate of localhost: .*NOT trusted' "$TMPD/noca2.log"
+check "and says how to fix it" grep -q -- '--ca-file' "$TMPD/noca2.log"
+check "the first client still serves" alive "$CLIENT_PID"
+
+# --insecure: no verification, on the API calls and on the WebSocket alike.
+c1_pid=$CLIENT_PID c1_url=$PUBLIC_URL c1_log=$CLIENT_LOG c1_id=$TUNNEL_ID
+start_client --insecure --new "$LOCAL_PORT"
+check "--insecure: a warning says so" grep -q -- '--insecure' "$CLIENT_LOG"
+fetch insecure --cacert "$CA" "${PUBLIC_URL}status/200"
+is "--insecure: serves over https" "$HTTP_STATUS" 200
+stop_pid "$CLIENT_PID"
+is "--insecure: exits 0" "$STOP_STATUS" 0
+CLIENT_PID=$c1_pid PUBLIC_URL=$c1_url CLIENT_LOG=$c1_log TUNNEL_ID=$c1_id
 is "X-Forwarded-Proto is https" \
     "$(ht reqhdr "$TMPD/echo.body" X-Forwarded-Proto)" https
 is "X-Forwarded-For is the caller" \

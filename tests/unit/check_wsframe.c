@@ -933,6 +933,26 @@ START_TEST(test_accept_key)
 }
 END_TEST
 
+/* Fresh client keys: valid by the server's own test, and all different. */
+START_TEST(test_client_key)
+{
+	char	keys[64][25], out[29];
+	size_t	i, j;
+
+	for (i = 0; i < 64; i++) {
+		ck_assert_int_eq(wsframe_client_key(keys[i], sizeof(keys[i])),
+		    0);
+		ck_assert(wsframe_valid_key(keys[i]));
+		ck_assert_int_eq(wsframe_accept_key(keys[i], out, sizeof(out)),
+		    0);
+		ck_assert_uint_eq(strlen(out), 28);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(keys[i], keys[j]);
+	}
+	ck_assert_int_eq(wsframe_client_key(out, 24), TUN_EINVAL);
+}
+END_TEST
+
 struct kcase {
 	const char	*key;
 	bool		 valid;
@@ -988,6 +1008,7 @@ wsframe_suite(void)
 
 	tc = tcase_create("handshake");
 	tcase_add_test(tc, test_accept_key);
+	tcase_add_test(tc, test_client_key);
 	tcase_add_loop_test(tc, test_valid_key, 0, NELEM(kcases));
 	suite_add_tcase(s, tc);
 	return s;
