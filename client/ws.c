@@ -809,6 +809,8 @@ ws_refusal_text(struct link *l, const uint8_t *body, size_t len)
 {
 	struct json_tokener	*tok;
 	struct json_object	*o, *e;
+	const char		*s;
+	size_t			 i;
 
 	if (len == 0 || (tok = json_tokener_new()) == NULL)
 		return;
@@ -816,9 +818,13 @@ ws_refusal_text(struct link *l, const uint8_t *body, size_t len)
 	    len > 4096 ? 4096 : (int)len);
 	json_tokener_free(tok);
 	if (o != NULL && json_object_object_get_ex(o, "error", &e) &&
-	    json_object_is_type(e, json_type_string))
-		(void)httphdr_log_escape(json_object_get_string(e),
-		    l->hs_error, sizeof(l->hs_error));
+	    json_object_is_type(e, json_type_string)) {
+		/* For the log: printable ASCII only. */
+		s = json_object_get_string(e);
+		for (i = 0; s[i] != '\0' && i + 1 < sizeof(l->hs_error); i++)
+			l->hs_error[i] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+		l->hs_error[i] = '\0';
+	}
 	json_object_put(o);
 }
 

@@ -1,0 +1,66 @@
+#!/bin/sh
+# A server that answers the WebSocket badly (tests/integration/mockserver.py):
+# a line that is not HTTP, a wrong Sec-WebSocket-Accept, a 503 with its JSON
+# error, a text frame, a masked frame, a frame of 2^40 bytes, a message that
+# is not the protocol's, a CLOSE, a WINDOW before HELLO.  Each time
+# tunnel-client says what was wrong, keeps running and tries again; once the
+# server behaves, it is connected.
+
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+[ -x "$TUNNEL_CLIENT" ] || skip_all "$TUNNEL_CLIENT is not built"
+
+_spawn localsvc "$TMPD/mock.log" python3 \
+    "$top_srcdir/tests/integration/mockserver.py" \
+    --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello"
+wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
+MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
+
+pids=
+for g in g1 g2 g3; do
+	_spawn client "$TMPD/$g.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
+	    --api-key "$KEY" --subdomain "$g" --no-inspect 1
+	pids="$pids $_pid"
+done
+
+# shellcheck disable=SC2317
+all_up()
+{
+	for _g in g1 g2 g3; do
+		grep -q 'Forwarding:' "$TMPD/$_g.log" || return 1
+	done
+}
+check "each client is connected once the server behaves" \
+    wait_for $((30 * SLOW)) all_up
+diag_file "$TMPD/conns.log"
+
+said()
+{
+	# $1: group, $2: what it got, $3: what the client says (ERE)
+	check "$2: the client says so" grep -Eq -- "$3" "$TMPD/$1.log"
+	check "$2: the server saw it tried" grep -q "^$1 [0-9]* $2\$" \
+	    "$TMPD/conns.log"
+}
+said g1 garbage 'cannot connect to .*: not an HTTP answer to the WebSocket handshake'
+said g1 badaccept 'cannot connect to .*: a bad WebSocket handshake from the server'
+said g1 status503 'the server answered 503: mock overloaded'
+said g2 text 'the server sent a text message'
+said g2 masked 'bad WebSocket frame from the server'
+said g2 huge 'bad WebSocket frame from the server: .*(too|big|large)'
+said g3 badmsg 'bad message from the server'
+said g3 close 'cannot connect to .*: closed by the server'
+said g3 nohello 'the server sent WINDOW before HELLO'
+for g in g1 g2 g3; do
+	is "$g: the fourth connection is the good one" \
+	    "$(grep "^$g [0-9]* " "$TMPD/conns.log" | grep -vc ' closed$')" 4
+done
+
+for p in $pids; do
+	check "tunnel-client $p kept running" alive "$p"
+	stop_pid "$p"
+	is "tunnel-client $p exits 0" "$STOP_STATUS" 0
+done
+
+done_testing

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""A tunneld impostor that answers tunnel-client's WebSocket badly.
+
+It makes tunnels on POST /api/tunnels/create like tunneld (the id is the
+requested subdomain), and answers each GET /api/tunnel/connect/{id} with
+the next scenario of that tunnel's group: groups are given as
+"one=a,b,c;two=d,e".  When a group is used up the tunnel gets "good": a
+proper 101 and HELLO, and the connection is held open.  Every connection is logged to
+--log as "ID N SCENARIO" and then "ID N closed".
+"""
+import argparse, base64, hashlib, json, os, socket, struct, sys, threading
+
+GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+HELLO = 1
+
+
+def frame(opcode, payload, mask=None, length=None):
+    n = len(payload) if length is None else length
+    hdr = bytes([0x80 | opcode])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        hdr += bytes([mbit | n])
+    elif n < 65536:
+        hdr += bytes([mbit | 126]) + struct.pack(">H", n)
+    else:
+        hdr += bytes([mbit | 127]) + struct.pack(">Q", n)
+    if mask:
+        hdr += mask
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return hdr + payload
+
+
+def msg(t, sid, payload=b""):
+    return struct.pack(">BBI", t, 0, sid) + payload
+
+
+def hello(tid, port):
+    return msg(HELLO, 0, json.dumps({
+        "version": 1, "window": 1 << 21, "tunnel_id": tid,
+        "url": f"http://127.0.0.1:{port}/{tid}/"}).encode())
+
+
+def accept(key):
+    return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
+
+
+def upgrade(acc):
+    return ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Accept: {acc}\r\n\r\n").encode()
+
+
+def answer(scenario, key, tid, port):
+    """The bytes of one scenario, and whether to hold the connection open."""
+    good = upgrade(accept(key))
+    if scenario == "garbage":
+        return b"SSH-2.0-not-http\r\n\r\n", False
+    if scenario == "badaccept":
+        return upgrade(accept(key + "x")), True
+    if scenario == "status503":
+        body = b'{"error":"mock overloaded"}'
+        return (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+                b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                + body), False
+    if scenario == "text":
+        return good + frame(1, b"hello"), True
+    if scenario == "masked":
+        return good + frame(2, hello(tid, port), mask=b"\x01\x02\x03\x04"), True
+    if scenario == "huge":
+        return good + frame(2, b"", length=1 << 40), True
+    if scenario == "badmsg":
+        return good + frame(2, b"\xff\x00\x00\x00\x00\x00{}"), True
+    if scenario == "close":
+        return good + frame(8, struct.pack(">H", 1001) + b"bye"), True
+    if scenario == "nohello":
+        return good + frame(2, msg(7, 1, struct.pack(">I", 4096))), True
+    return good + frame(2, hello(tid, port)), True
+
+
+class Server:
+    def __init__(self, groups, log):
+        self.groups = {}
+        for g in groups.split(";"):
+            name, _, sc = g.partition("=")
+            self.groups[name] = sc.split(",") if sc else []
+        self.log = open(log, "a", buffering=1)
+        self.lock = threading.Lock()
+        self.tunnels = {}       # id -> [scenarios left]
+        self.conns = 0
+
+    def note(self, line):
+        with self.lock:
+            self.log.write(line + "\n")
+
+    def serve(self, c):
+        try:
+            self.handle(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def handle(self, c):
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(4096)
+            if not d:
+                return
+            buf += d
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = lines[0].split()[:2]
+        hdrs = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        port = c.getsockname()[1]
+        if method == "POST" and path.startswith("/api/tunnels"):
+            n = int(hdrs.get("content-length", "0"))
+            while len(rest) < n:
+                rest += c.recv(4096)
+            try:
+                tid = json.loads(rest[:n] or b"{}").get("subdomain") or "mock"
+            except ValueError:
+                tid = "mock"
+            with self.lock:
+                self.tunnels[tid] = list(self.groups.get(tid, []))
+            body = json.dumps({"tunnel_id": tid, "auth_token": f"tok-{tid}",
+                               "url": f"http://127.0.0.1:{port}/{tid}/",
+                               "created_at": "2026-01-01T00:00:00Z"}).encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Connection: close\r\nContent-Length: %d\r\n\r\n"
+                      % len(body) + body)
+            return
+        if method == "GET" and path.startswith("/api/tunnel/connect/"):
+            tid = path.rsplit("/", 1)[1]
+            with self.lock:
+                left = self.tunnels.get(tid, [])
+                scenario = left.pop(0) if left else "good"
+                self.conns += 1
+                n = self.conns
+            self.note(f"{tid} {n} {scenario}")
+            out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
+                               tid, port)
+            c.sendall(out)
+            while hold:
+                if not c.recv(65536):
+                    break
+            self.note(f"{tid} {n} closed")
+            return
+        c.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                  b"Connection: close\r\n\r\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--groups", default="")
+    ap.add_argument("--log", required=True)
+    a = ap.parse_args()
+    srv = Server(a.groups, a.log)
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(64)
+    with open(a.port_file + ".tmp", "w") as f:
+        f.write(str(ls.getsockname()[1]))
+    os.rename(a.port_file + ".tmp", a.port_file)
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=srv.serve, args=(c,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
