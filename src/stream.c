@@ -96,9 +96,12 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 		tbuf_consume(&st->body, n);
 		atomic_fetch_sub(&tunneld_buffered, (long long)n);
 		st->consumed += n;
-		/* Credit back in batches, or when drained. */
-		if (st->consumed >= PROTO_DEFAULT_WINDOW / 4 ||
-		    tbuf_len(&st->body) == 0)
+		/*
+		 * Credit back in batches, or when drained; once the agent's
+		 * END is in, nothing more comes and no credit is owed.
+		 */
+		if (!st->resp_end && (st->consumed >= PROTO_DEFAULT_WINDOW / 4 ||
+		    tbuf_len(&st->body) == 0))
 			loop_notify_locked(st);
 		if (tbuf_len(&st->body) == 0)
 			tbuf_shrink(&st->body);
@@ -136,20 +139,42 @@ stream_response_locked(struct stream *st)
 	const struct proto_header *h;
 	const char		*conn_hdr;
 	uint64_t		 size;
-	size_t			 i, block;
+	size_t			 i, n, block;
 
-	size = st->resp.content_length >= 0 ?
-	    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
-	/* MHD allocates the block for every response: no more than needed. */
-	block = 64 * 1024;
-	if (st->resp.content_length >= 0 && st->resp.content_length < block)
-		block = st->resp.content_length < 4096 ? 4096 :
-		    (size_t)st->resp.content_length;
-	r = MHD_create_response_from_callback(size, block, stream_reader,
-	    st, stream_reader_free);
-	if (r == NULL)
-		return NULL;
-	stream_ref(st);		/* the response's reference */
+	n = tbuf_len(&st->body);
+	if (st->resp_end && st->resp.content_length >= 0 &&
+	    (uint64_t)st->resp.content_length == n &&
+	    n <= TUNNELD_WHOLE_BODY) {
+		/*
+		 * The whole body is here already (a small response comes in
+		 * one go): one buffer, which MHD sends with the head in one
+		 * call, and no reader.
+		 */
+		r = MHD_create_response_from_buffer(n, tbuf_ptr(&st->body),
+		    MHD_RESPMEM_MUST_COPY);
+		if (r == NULL)
+			return NULL;
+		tbuf_reset(&st->body);
+		tbuf_shrink(&st->body);
+		atomic_fetch_sub(&tunneld_buffered, (long long)n);
+		metrics_bytes(st->stats, M_BYTES_OUT, n);
+		atomic_fetch_add_explicit(&st->bytes_sent, n,
+		    memory_order_relaxed);
+	} else {
+		size = st->resp.content_length >= 0 ?
+		    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
+		/* MHD allocates the block for every response: no more. */
+		block = 64 * 1024;
+		if (st->resp.content_length >= 0 &&
+		    st->resp.content_length < block)
+			block = st->resp.content_length < 4096 ? 4096 :
+			    (size_t)st->resp.content_length;
+		r = MHD_create_response_from_callback(size, block,
+		    stream_reader, st, stream_reader_free);
+		if (r == NULL)
+			return NULL;
+		stream_ref(st);		/* the response's reference */
+	}
 	conn_hdr = proto_head_get(&st->resp, "Connection");
 	for (i = 0; i < st->resp.nhdrs; i++) {
 		h = &st->resp.hdrs[i];

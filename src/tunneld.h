@@ -47,6 +47,7 @@
  * connection holds all of it in memory.
  */
 #define TUNNELD_POOL_SLACK	(16 * 1024)
+#define TUNNELD_WHOLE_BODY	(64 * 1024)	/* sent from a buffer up to this */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
