@@ -8,12 +8,12 @@
  * connection), verified against --ca-file or the system's CAs; the opening
  * handshake (RFC 6455 4.1) to /api/tunnel/connect/{id} with the token; and
  * the frames, read with the same decoder as tunneld's (wsframe.c), whole
- * buffers at a time (lws 4.1's own client parser takes one byte per call).  Then HELLO, and the server's messages are
- * dispatched: stream news goes to the curl thread (forward.c) under
- * client.mtx.  Outgoing messages wait in the link's two queues (control
- * first, then DATA and END).  Each WRITEABLE callback frames a batch of
- * them (masked with fresh keys, 8 bytes at a time) into one buffer: one
- * send() for many messages.  Quiet links are pinged, and dropped when
+ * buffers at a time (lws 4.1's own client parser takes one byte per call).
+ * Then HELLO, and the server's messages are dispatched: stream news goes
+ * to the curl thread (forward.c) under client.mtx.  Outgoing messages
+ * wait in the link's two queues (control first, then DATA and END).  Each
+ * WRITEABLE callback frames a batch of them (masked with fresh keys, 8
+ * bytes at a time) into one buffer: one send() for many messages.  Quiet links are pinged, and dropped when
  * nothing comes back.  A lost link is retried forever with exponential
  * backoff and jitter; a refused token makes a new tunnel.
  */
@@ -24,10 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
+#include <json-c/json.h>
 
 #include "httphdr.h"
 #include "log.h"
@@ -888,8 +887,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 
 	(void)user;
 	switch (reason) {
-	case LWS_CALLBACK_RAW_CONNECTED:	/* plain */
-	case LWS_CALLBACK_RAW_ADOPT:		/* after TLS */
+	case LWS_CALLBACK_RAW_CONNECTED:	/* lws 4.1 says one, or both */
+	case LWS_CALLBACK_RAW_ADOPT:
 		if (l == NULL || l->wsi != wsi)
 			return -1;
 		return ws_connected(l, wsi);
