@@ -535,6 +535,7 @@ forward_begin(struct stream *st)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, forward_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, st);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, st->errbuf);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)TC_CURL_BUFFER);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
