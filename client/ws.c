@@ -1111,8 +1111,7 @@ ws_frame_into(uint8_t *out, const struct omsg *m)
 	key = ws_masks + ws_masks_used;
 	ws_masks_used += 4;
 	n = wsframe_header(out, m->opcode, true, m->len, key);
-	memcpy(out + n, m->buf + LWS_PRE, m->len);
-	wsframe_mask(out + n, m->len, key, 0);
+	wsframe_mask_copy(out + n, m->buf + LWS_PRE, m->len, key, 0);
 	return n + m->len;
 }
 

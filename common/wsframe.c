@@ -390,6 +390,13 @@ wsframe_header(uint8_t *out, int opcode, bool fin, uint64_t len,
 void
 wsframe_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t off)
 {
+	wsframe_mask_copy(data, data, len, mask, off);
+}
+
+void
+wsframe_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
+    const uint8_t mask[4], uint64_t off)
+{
 	uint8_t		k[8];
 	uint64_t	m, w;
 	size_t		i;
@@ -398,26 +405,26 @@ wsframe_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t off)
 		k[i] = mask[(off + i) & 3];
 	memcpy(&m, k, sizeof(m));
 	for (i = 0; len - i >= 32; i += 32) {
-		memcpy(&w, data + i, 8);
+		memcpy(&w, src + i, 8);
 		w ^= m;
-		memcpy(data + i, &w, 8);
-		memcpy(&w, data + i + 8, 8);
+		memcpy(dst + i, &w, 8);
+		memcpy(&w, src + i + 8, 8);
 		w ^= m;
-		memcpy(data + i + 8, &w, 8);
-		memcpy(&w, data + i + 16, 8);
+		memcpy(dst + i + 8, &w, 8);
+		memcpy(&w, src + i + 16, 8);
 		w ^= m;
-		memcpy(data + i + 16, &w, 8);
-		memcpy(&w, data + i + 24, 8);
+		memcpy(dst + i + 16, &w, 8);
+		memcpy(&w, src + i + 24, 8);
 		w ^= m;
-		memcpy(data + i + 24, &w, 8);
+		memcpy(dst + i + 24, &w, 8);
 	}
 	for (; len - i >= 8; i += 8) {
-		memcpy(&w, data + i, 8);
+		memcpy(&w, src + i, 8);
 		w ^= m;
-		memcpy(data + i, &w, 8);
+		memcpy(dst + i, &w, 8);
 	}
 	for (; i < len; i++)
-		data[i] ^= k[i & 7];
+		dst[i] = src[i] ^ k[i & 7];
 }
 
 size_t

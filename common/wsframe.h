@@ -99,6 +99,9 @@ size_t	 wsframe_header(uint8_t *out, int opcode, bool fin, uint64_t len,
 /* XOR data with the mask, as if data started at payload offset `off`. */
 void	 wsframe_mask(uint8_t *data, size_t len, const uint8_t mask[4],
 	    uint64_t off);
+/* The same from src into dst (equal, or not overlapping): one pass. */
+void	 wsframe_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
+	    const uint8_t mask[4], uint64_t off);
 /* CLOSE payload: code and reason (truncated to fit 125); returns length. */
 size_t	 wsframe_close_payload(uint8_t *out, uint16_t code, const char *reason);
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key; out >= 29 bytes. */

@@ -723,6 +723,14 @@ START_TEST(test_mask)
 			memcpy(a + 1, orig, len);
 			wsframe_mask(a + 1, len, key, off);
 			CHECK(memcmp(a + 1, ref, len) == 0);
+			/* Copied, to an odd address, the source untouched. */
+			memset(a, 0xee, sizeof(a));
+			wsframe_mask_copy(a + 1, orig, len, key, off);
+			CHECK(memcmp(a + 1, ref, len) == 0);
+			CHECK(a[0] == 0xee && (len == sizeof(orig) ||
+			    a[len + 1] == 0xee));
+			CHECK(orig[len > 0 ? len - 1 : 0] ==
+			    (uint8_t)((len > 0 ? len - 1 : 0) * 37 + 11));
 			/* In two pieces carrying the offset. */
 			for (cut = 0; cut <= len; cut += 3) {
 				memcpy(a, orig, len);
