@@ -468,41 +468,23 @@ forward_drop_easy(struct stream *st)
 static void
 forward_headers(struct stream *st)
 {
-	const struct tunnel_conf	*t = st->link->conf;
 	const struct proto_header	*h;
 	const char			*conn, *host;
-	char				*line;
 	size_t				 i;
 	bool				 accept = false;
 
 	conn = proto_head_get(&st->open, "Connection");
 	for (i = 0; i < st->open.nhdrs; i++) {
 		h = &st->open.hdrs[i];
-		if (strcasecmp(h->name, "Host") == 0 ||
-		    strcasecmp(h->name, "Content-Length") == 0 ||
-		    strcasecmp(h->name, "Expect") == 0 ||
-		    httphdr_hop_by_hop(h->name, conn))
+		if (forward_header_dropped(h->name, conn))
 			continue;
 		if (strcasecmp(h->name, "Accept") == 0)
 			accept = true;
-		if (h->value[0] == '\0')
-			xasprintf(&line, "%s;", h->name);
-		else
-			xasprintf(&line, "%s: %s", h->name, h->value);
-		st->hdrs = xcurl_slist_append(st->hdrs, line);
-		free(line);
+		st->hdrs = forward_header_add(st->hdrs, h->name, h->value);
 	}
-	if (strcmp(t->host_header, "rewrite") == 0)
-		host = st->link->local_hostport;
-	else if (strcmp(t->host_header, "preserve") == 0) {
-		if ((host = proto_head_get(&st->open, "Host")) == NULL)
-			host = st->link->local_hostport;
-	} else
-		host = t->host_header;
+	host = forward_host(st->link, &st->open);
 	st->sent_host = xstrdup(host);
-	xasprintf(&line, "Host: %s", host);
-	st->hdrs = xcurl_slist_append(st->hdrs, line);
-	free(line);
+	st->hdrs = forward_header_add(st->hdrs, "Host", host);
 	if (!accept)
 		st->hdrs = xcurl_slist_append(st->hdrs, "Accept:");
 	st->hdrs = xcurl_slist_append(st->hdrs, "Expect:");

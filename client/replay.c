@@ -193,11 +193,9 @@ replay_request(const struct replay_job *job, struct proto_head *req,
 {
 	const struct capture		*src = job->src;
 	const struct capedit		*e = &job->edit;
-	const struct link		*l = src->ring->link;
-	const struct tunnel_conf	*t = l->conf;
 	const struct proto_head		*from;
 	const struct proto_header	*h;
-	const char			*conn, *host;
+	const char			*conn;
 	size_t				 i;
 
 	memset(req, 0, sizeof(*req));
@@ -207,22 +205,11 @@ replay_request(const struct replay_job *job, struct proto_head *req,
 	req->content_length = -1;
 	from = e->has_headers ? &e->headers : &src->req;
 	conn = proto_head_get(from, "Connection");
-	if (strcmp(t->host_header, "rewrite") == 0)
-		host = l->local_hostport;
-	else if (strcmp(t->host_header, "preserve") == 0) {
-		if ((host = proto_head_get(&src->req, "Host")) == NULL)
-			host = l->local_hostport;
-	} else
-		host = t->host_header;
-	proto_head_add(req, "Host", host);
+	proto_head_add(req, "Host", forward_host(src->ring->link, &src->req));
 	for (i = 0; i < from->nhdrs; i++) {
 		h = &from->hdrs[i];
-		if (strcasecmp(h->name, "Host") == 0 ||
-		    strcasecmp(h->name, "Content-Length") == 0 ||
-		    strcasecmp(h->name, "Expect") == 0 ||
-		    httphdr_hop_by_hop(h->name, conn))
-			continue;
-		proto_head_add(req, h->name, h->value);
+		if (!forward_header_dropped(h->name, conn))
+			proto_head_add(req, h->name, h->value);
 	}
 	if (e->has_body) {
 		*body = e->body;
@@ -296,13 +283,8 @@ replay_run(struct replay_job *job)
 			accept = true;
 		if (strcasecmp(req.hdrs[i].name, "Content-Type") == 0)
 			ctype = true;
-		if (req.hdrs[i].value[0] == '\0')
-			xasprintf(&line, "%s;", req.hdrs[i].name);
-		else
-			xasprintf(&line, "%s: %s", req.hdrs[i].name,
-			    req.hdrs[i].value);
-		hdrs = xcurl_slist_append(hdrs, line);
-		free(line);
+		hdrs = forward_header_add(hdrs, req.hdrs[i].name,
+		    req.hdrs[i].value);
 	}
 	if (!accept)
 		hdrs = xcurl_slist_append(hdrs, "Accept:");

@@ -380,6 +380,11 @@ void		 forward_table_remove_locked(struct stream *);
 void		 forward_send_reset_locked(struct stream *, uint32_t,
 		    const char *);
 void		 forward_send_window_locked(struct stream *, uint32_t);
+/* fwdhdr.c: the forwarding rules, for forwarded and replayed requests */
+const char	*forward_host(const struct link *, const struct proto_head *);
+bool		 forward_header_dropped(const char *, const char *);
+struct curl_slist *forward_header_add(struct curl_slist *, const char *,
+		    const char *);
 
 /* capture.c */
 int		 capture_init(size_t, size_t);

@@ -546,6 +546,56 @@ END_TEST
 
 /* --- the store --------------------------------------------------------------------- */
 
+/* fwdhdr.c: the rules forwarded and replayed requests share. */
+START_TEST(test_forward_rules)
+{
+	static const char *const dropped[] = { "Host", "host", "Content-Length",
+	    "CONTENT-LENGTH", "Expect", "Connection", "Keep-Alive", "TE",
+	    "Transfer-Encoding", "Upgrade", "Proxy-Authorization", "Trailer",
+	    "X-Named-In-Connection" };
+	static const char *const kept[] = { "Accept", "Authorization",
+	    "Cookie", "X-Forwarded-For", "Content-Type", "Hostname", "" };
+	struct tunnel_conf	 conf;
+	struct link		 l;
+	struct proto_head	 req;
+	struct curl_slist	*list = NULL;
+	char			 mode[3][16] = { "rewrite", "preserve",
+				     "example.test" };
+	size_t			 i;
+
+	for (i = 0; i < nitems(dropped); i++)
+		ck_assert_msg(forward_header_dropped(dropped[i],
+		    "close, X-Named-In-Connection"), "%s", dropped[i]);
+	for (i = 0; i < nitems(kept); i++)
+		ck_assert_msg(!forward_header_dropped(kept[i], "close"), "%s",
+		    kept[i]);
+
+	memset(&conf, 0, sizeof(conf));
+	memset(&l, 0, sizeof(l));
+	memset(&req, 0, sizeof(req));
+	l.conf = &conf;
+	snprintf(l.local_hostport, sizeof(l.local_hostport), "localhost:3000");
+	conf.host_header = mode[0];
+	ck_assert_str_eq(forward_host(&l, &req), "localhost:3000");
+	conf.host_header = mode[1];
+	ck_assert_str_eq(forward_host(&l, &req), "localhost:3000");
+	proto_head_add(&req, "Host", "public.example:8080");
+	ck_assert_str_eq(forward_host(&l, &req), "public.example:8080");
+	conf.host_header = mode[0];
+	ck_assert_str_eq(forward_host(&l, &req), "localhost:3000");
+	conf.host_header = mode[2];
+	ck_assert_str_eq(forward_host(&l, &req), "example.test");
+	proto_head_clear(&req);
+
+	list = forward_header_add(list, "X-Empty", "");
+	list = forward_header_add(list, "X-Full", "a b");
+	ck_assert_str_eq(list->data, "X-Empty;");
+	ck_assert_str_eq(list->next->data, "X-Full: a b");
+	ck_assert_ptr_null(list->next->next);
+	curl_slist_free_all(list);
+}
+END_TEST
+
 START_TEST(test_ring_bounded)
 {
 	struct capture	*c, *all[8];
@@ -876,6 +926,7 @@ inspect_suite(void)
 	tc = tcase_create("checks");
 	tcase_add_test(tc, test_host);
 	tcase_add_test(tc, test_token);
+	tcase_add_test(tc, test_forward_rules);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("store");
 	tcase_set_timeout(tc, 30);
