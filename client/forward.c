@@ -726,8 +726,6 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 		st->unacked = 0;
 		wake = true;
 	}
-	if (tbuf_len(&st->req) == 0)
-		tbuf_shrink(&st->req);
 	pthread_mutex_unlock(&client.mtx);
 	if (wake)
 		forward_ws_wake();
