@@ -148,6 +148,9 @@ ws_init(void)
 	info.protocols = ws_protocols;
 	info.fd_limit_per_thread = 1 + 4 * TC_MAX_TUNNELS;
 	info.pt_serv_buf_size = TC_RX_BUFFER;	/* what one read takes */
+	/* --connect-timeout for the TCP connect; ws_connected() the rest. */
+	info.connect_timeout_secs = (unsigned int)(o->connect_timeout > 0 ?
+	    o->connect_timeout : TC_DEFAULT_CONNECT_TO);
 	if (client.srv.tls) {
 		if (gnutls_certificate_allocate_credentials(&ws_cred) != 0)
 			return TUN_ENOMEM;
