@@ -29,9 +29,10 @@ def ws_connect(host, port, path, token, proto="1"):
     return s, status, rest
 
 
-def ws_send(s, payload, opcode=2, mask=True):
+def frame(opcode, payload, mask=None, length=None):
+    """One FIN frame; mask is 4 bytes or None; length overrides the real one."""
+    n = len(payload) if length is None else length
     hdr = bytes([0x80 | opcode])
-    n = len(payload)
     mbit = 0x80 if mask else 0
     if n < 126:
         hdr += bytes([mbit | n])
@@ -40,10 +41,13 @@ def ws_send(s, payload, opcode=2, mask=True):
     else:
         hdr += bytes([mbit | 127]) + struct.pack(">Q", n)
     if mask:
-        m = os.urandom(4)
-        hdr += m
-        payload = bytes(b ^ m[i % 4] for i, b in enumerate(payload))
-    s.sendall(hdr + payload)
+        hdr += mask
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return hdr + payload
+
+
+def ws_send(s, payload, opcode=2, mask=True):
+    s.sendall(frame(opcode, payload, os.urandom(4) if mask else None))
 
 
 class Reader:

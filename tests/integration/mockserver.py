@@ -10,28 +10,10 @@ proper 101 and HELLO, and the connection is held open.  Every connection is logg
 """
 import argparse, base64, hashlib, json, os, socket, struct, sys, threading
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mockagent import HELLO, frame, msg  # noqa: E402
+
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-HELLO = 1
-
-
-def frame(opcode, payload, mask=None, length=None):
-    n = len(payload) if length is None else length
-    hdr = bytes([0x80 | opcode])
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        hdr += bytes([mbit | n])
-    elif n < 65536:
-        hdr += bytes([mbit | 126]) + struct.pack(">H", n)
-    else:
-        hdr += bytes([mbit | 127]) + struct.pack(">Q", n)
-    if mask:
-        hdr += mask
-        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return hdr + payload
-
-
-def msg(t, sid, payload=b""):
-    return struct.pack(">BBI", t, 0, sid) + payload
 
 
 def hello(tid, port):

@@ -92,12 +92,19 @@ is "still serving after plain HTTP on the TLS port" \
     "$(scurl -o /dev/null -w '%{http_code}' "$SERVER_URL/health")" 200
 
 # --- the client: verified, or refused --------------------------------------
-if "$TUNNEL_CLIENT" --server "$SERVER_URL" --api-key "$KEY" "$LOCAL_PORT" \
-    >"$TMPD/noca.log" 2>&1; then
-	rc=0
-else
-	rc=$?
-fi
+# A client without --ca-file, to its end: the status in $rc, its output in
+# $TMPD/$1.log.
+noca_run()
+{
+	if "$TUNNEL_CLIENT" --server "$SERVER_URL" --api-key "$KEY" \
+	    "$LOCAL_PORT" >"$TMPD/$1.log" 2>&1; then
+		rc=0
+	else
+		rc=$?
+	fi
+}
+
+noca_run noca
 is "tunnel-client without --ca-file: exit 1" "$rc" 1
 check "and says how to fix it" grep -q -- '--ca-file' "$TMPD/noca.log"
 
@@ -109,12 +116,7 @@ is "GET through the tunnel over https" "$HTTP_STATUS" 200
 
 # Run again without --ca-file, the client takes its saved tunnel and makes
 # no API call: the WebSocket's own TLS has to refuse the server.
-if "$TUNNEL_CLIENT" --server "$SERVER_URL" --api-key "$KEY" "$LOCAL_PORT" \
-    >"$TMPD/noca2.log" 2>&1; then
-	rc=0
-else
-	rc=$?
-fi
+noca_run noca2
 is "saved tunnel, no --ca-file: exit 1" "$rc" 1
 check "the WebSocket's TLS refused the certificate" \
     grep -q 'the certificate of localhost: .*NOT trusted' "$TMPD/noca2.log"
