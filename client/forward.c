@@ -46,6 +46,7 @@
 
 #define FWD_PAGE_MAX	2048
 #define FWD_MAXCONNECTS	256L		/* idle local connections kept */
+#define FWD_IDLE_EASY	32		/* easy handles kept for reuse */
 #define FWD_WAKE_BYTES	(64 * 1024)	/* DATA queued: wake lws now */
 #define FWD_UP_PEND	(2 * PROTO_MAX_DATA)	/* head leftovers */
 #define FWD_UP_READS	8			/* reads per turn */
@@ -84,6 +85,8 @@ static struct stream		**fwd_pollst;
 static size_t			 fwd_npoll;
 static bool			 fwd_ws_due;	/* curl thread: wake lws */
 static size_t			 fwd_ws_bytes;	/* DATA since the last wake */
+static CURL			*fwd_idle[FWD_IDLE_EASY];	/* reset */
+static size_t			 fwd_nidle;
 
 static void	*forward_main(void *);
 static void	 forward_ws_wake(void);
@@ -93,6 +96,8 @@ static void	 forward_begin(struct stream *);
 static void	 forward_headers(struct stream *);
 static void	 forward_reap(void);
 static void	 forward_done(struct stream *, CURLcode);
+static CURL	*forward_easy_get(void);
+static void	 forward_easy_put(CURL *);
 static void	 forward_drop_easy(struct stream *);
 static void	 forward_maybe_free(struct stream *);
 static void	 forward_free(struct stream *);
@@ -183,6 +188,8 @@ forward_stop(void)
 	if (client.multi != NULL)
 		curl_multi_cleanup(client.multi);
 	client.multi = NULL;
+	while (fwd_nidle > 0)
+		curl_easy_cleanup(fwd_idle[--fwd_nidle]);
 	free(fwd_poll);
 	free(fwd_pollst);
 	fwd_poll = NULL;
@@ -450,11 +457,30 @@ forward_free(struct stream *st)
 	free(st);
 }
 
+static CURL *
+forward_easy_get(void)
+{
+	if (fwd_nidle > 0)
+		return fwd_idle[--fwd_nidle];
+	return curl_easy_init();
+}
+
+static void
+forward_easy_put(CURL *e)
+{
+	if (fwd_nidle == FWD_IDLE_EASY) {
+		curl_easy_cleanup(e);
+		return;
+	}
+	curl_easy_reset(e);
+	fwd_idle[fwd_nidle++] = e;
+}
+
 static void
 forward_drop_easy(struct stream *st)
 {
 	curl_multi_remove_handle(client.multi, st->easy);
-	curl_easy_cleanup(st->easy);
+	forward_easy_put(st->easy);
 	st->easy = NULL;
 	st->easy_done = true;
 	curl_slist_free_all(st->hdrs);
@@ -499,7 +525,7 @@ forward_begin(struct stream *st)
 	CURL			*e;
 	bool			 upload;
 
-	if ((e = curl_easy_init()) == NULL) {
+	if ((e = forward_easy_get()) == NULL) {
 		st->easy_done = true;
 		(void)forward_error_page(st, 502, "out of memory");
 		return;
@@ -546,7 +572,7 @@ forward_begin(struct stream *st)
 	}
 	st->easy = e;
 	if (curl_multi_add_handle(client.multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
+		forward_easy_put(e);
 		st->easy = NULL;
 		st->easy_done = true;
 		(void)forward_error_page(st, 502, "curl_multi_add_handle "
