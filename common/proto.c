@@ -8,12 +8,13 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "pjson.h"
 #include "proto.h"
 #include "tunerr.h"
 #include "xmalloc.h"
 
 /* Limits of the JSON messages; PROTOCOL lists them too. */
-#define PROTO_JSON_DEPTH	8
+#define PROTO_JSON_DEPTH	(PJSON_MAX_DEPTH + 1)	/* as json-c counts */
 #define PROTO_JSON_OUT		(JSON_C_TO_STRING_PLAIN | \
 				    JSON_C_TO_STRING_NOSLASHESCAPE)
 #define PROTO_MAX_VERSION	65535
@@ -41,9 +42,13 @@ static int	proto_json_text(struct json_object *, const char *, size_t,
 static int	proto_parse_jmsg(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_window(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_hello(struct json_object *, struct proto_hello *);
-static int	proto_parse_head(struct json_object *, uint8_t,
+static int	proto_parse_head(const uint8_t *, size_t, uint8_t,
 		    struct proto_head *);
-static int	proto_parse_headers(struct json_object *, struct proto_head *);
+static int	proto_parse_headers(struct pjson *, struct proto_head *);
+static int	proto_parse_unknown(struct pjson *, const char *, size_t,
+		    char ***, size_t *);
+static int	proto_keycmp(const void *, const void *);
+static void	proto_head_grow(struct proto_head *);
 static int	proto_parse_reset(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_goaway(struct json_object *, struct proto_goaway *);
 static int	proto_parse_attach(struct json_object *, uint8_t,
@@ -331,6 +336,8 @@ proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
 	struct json_object	*o;
 	int			 r;
 
+	if (m->type == PROTO_OPEN || m->type == PROTO_RESPONSE)
+		return proto_parse_head(p, len, m->type, &m->head);
 	if ((r = proto_parse_json(p, len, &o)) != 0)
 		return r;
 	switch (m->type) {
@@ -346,7 +353,7 @@ proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
 		r = proto_parse_attach(o, m->type, &m->attach);
 		break;
 	default:
-		r = proto_parse_head(o, m->type, &m->head);
+		r = TUN_EPROTO;
 		break;
 	}
 	json_object_put(o);
@@ -390,83 +397,193 @@ proto_parse_hello(struct json_object *o, struct proto_hello *h)
 	return 0;
 }
 
+/*
+ * OPEN and RESPONSE, the messages of every request: read with pjson.c in
+ * one pass, straight into the head, rather than through json-c's objects.
+ * The keys the other message knows are unknown here, and ignored.
+ */
+enum {
+	PK_METHOD = 1 << 0, PK_PATH = 1 << 1, PK_BODY = 1 << 2,
+	PK_TUNNEL = 1 << 3, PK_STATUS = 1 << 4, PK_CLEN = 1 << 5,
+	PK_HEADERS = 1 << 6
+};
+
 static int
-proto_parse_head(struct json_object *o, uint8_t type, struct proto_head *h)
+proto_parse_head(const uint8_t *p, size_t plen, uint8_t type,
+    struct proto_head *h)
 {
-	struct json_object	*j;
-	const char		*s;
-	size_t			 len;
-	int64_t			 v;
-	int			 r;
+	struct pjson	 j;
+	const char	*k, *s;
+	size_t		 klen, len, nunk = 0, i;
+	char		**unk = NULL;
+	unsigned int	 seen = 0, bit;
+	int64_t		 v;
+	bool		 open = type == PROTO_OPEN;
+	int		 r = TUN_EPROTO;
 
 	h->content_length = -1;
-	if (type == PROTO_OPEN) {
-		if ((r = proto_json_str(o, "method", true, &s, &len)) != 0)
-			return r;
-		if (!proto_valid_token(s, len, PROTO_MAX_METHOD))
-			return TUN_EPROTO;
-		h->method = xstrndup(s, len);
-		if ((r = proto_json_str(o, "path", true, &s, &len)) != 0)
-			return r;
-		if (!proto_valid_path(s, len))
-			return TUN_EPROTO;
-		h->path = xstrndup(s, len);
-		if (json_object_object_get_ex(o, "body", &j)) {
-			if (!json_object_is_type(j, json_type_boolean))
-				return TUN_EPROTO;
-			h->body = json_object_get_boolean(j);
+	pjson_init(&j, p, plen);
+	if (pjson_enter(&j, '{') != 0)
+		goto out;
+	if (pjson_eat(&j, '}'))
+		goto end;
+	do {
+		if (pjson_string(&j, &k, &klen) != 0 || !pjson_eat(&j, ':'))
+			goto out;
+#define KEY(x)	(klen == sizeof(x) - 1 && memcmp(k, x, klen) == 0)
+		bit = open && KEY("method") ? PK_METHOD :
+		    open && KEY("path") ? PK_PATH :
+		    open && KEY("body") ? PK_BODY :
+		    open && KEY("tunnel") ? PK_TUNNEL :
+		    !open && KEY("status") ? PK_STATUS :
+		    KEY("content_length") ? PK_CLEN :
+		    KEY("headers") ? PK_HEADERS : 0;
+#undef KEY
+		if (bit == 0) {
+			if (proto_parse_unknown(&j, k, klen, &unk, &nunk) != 0)
+				goto out;
+			continue;
 		}
-		if ((r = proto_json_text(o, "tunnel", PROTO_MAX_TUNNEL_ID,
-		    false, &h->tunnel)) != 0)
-			return r;
-	} else {
-		if ((r = proto_json_int(o, "status", true, PROTO_MIN_STATUS,
-		    PROTO_MAX_STATUS, &v)) != 0)
-			return r;
-		h->status = (int)v;
+		if (seen & bit)
+			goto out;		/* a repeated key */
+		seen |= bit;
+		switch (bit) {
+		case PK_METHOD:
+			if (pjson_string(&j, &s, &len) != 0 ||
+			    !proto_valid_token(s, len, PROTO_MAX_METHOD))
+				goto out;
+			h->method = xstrndup(s, len);
+			break;
+		case PK_PATH:
+			if (pjson_string(&j, &s, &len) != 0 ||
+			    !proto_valid_path(s, len))
+				goto out;
+			h->path = xstrndup(s, len);
+			break;
+		case PK_BODY:
+			if (pjson_bool(&j, &h->body) != 0)
+				goto out;
+			break;
+		case PK_TUNNEL:
+			/* Free text; "" is read as absent. */
+			if (pjson_string(&j, &s, &len) != 0 ||
+			    !proto_valid_text(s, len, PROTO_MAX_TUNNEL_ID))
+				goto out;
+			if (len > 0)
+				h->tunnel = xstrndup(s, len);
+			break;
+		case PK_STATUS:
+			if (pjson_int(&j, &v) != 0 || v < PROTO_MIN_STATUS ||
+			    v > PROTO_MAX_STATUS)
+				goto out;
+			h->status = (int)v;
+			break;
+		case PK_CLEN:
+			if (pjson_int(&j, &v) != 0 || v < -1)
+				goto out;
+			h->content_length = v;
+			break;
+		case PK_HEADERS:
+			if (proto_parse_headers(&j, h) != 0)
+				goto out;
+			break;
+		}
+	} while (pjson_eat(&j, ','));
+	if (!pjson_eat(&j, '}'))
+		goto out;
+end:
+	pjson_leave(&j);
+	if (!pjson_done(&j) || !(seen & PK_HEADERS) ||
+	    (open && (seen & (PK_METHOD | PK_PATH)) != (PK_METHOD | PK_PATH)) ||
+	    (!open && !(seen & PK_STATUS)))
+		goto out;
+	/* A key may not repeat, an unknown one no more than the others. */
+	if (nunk > 1) {
+		qsort(unk, nunk, sizeof(*unk), proto_keycmp);
+		for (i = 1; i < nunk; i++)
+			if (proto_keycmp(&unk[i - 1], &unk[i]) == 0)
+				goto out;
 	}
-	if ((r = proto_json_int(o, "content_length", false, -1, INT64_MAX,
-	    &h->content_length)) != 0)
-		return r;
-	return proto_parse_headers(o, h);
+	r = 0;
+out:
+	for (i = 0; i < nunk; i++)
+		free(unk[i]);
+	free(unk);
+	pjson_free(&j);
+	return r;
+}
+
+/*
+ * A key this message does not know: its value is skipped, the key kept
+ * (length first, then the bytes) to find repeats.
+ */
+static int
+proto_parse_unknown(struct pjson *j, const char *k, size_t klen,
+    char ***unk, size_t *n)
+{
+	char	*copy;
+
+	copy = xmalloc(sizeof(klen) + klen);
+	memcpy(copy, &klen, sizeof(klen));
+	memcpy(copy + sizeof(klen), k, klen);
+	/* Doubling: a message can hold tens of thousands of keys. */
+	if (*n == 0 || (*n >= 8 && (*n & (*n - 1)) == 0))
+		*unk = xreallocarray(*unk, *n == 0 ? 8 : 2 * *n,
+		    sizeof(**unk));
+	(*unk)[(*n)++] = copy;
+	return pjson_skip(j);
+}
+
+static int
+proto_keycmp(const void *a, const void *b)
+{
+	const char	*x = *(char *const *)a, *y = *(char *const *)b;
+	size_t		 xl, yl;
+	int		 c;
+
+	memcpy(&xl, x, sizeof(xl));
+	memcpy(&yl, y, sizeof(yl));
+	c = memcmp(x + sizeof(xl), y + sizeof(yl), xl < yl ? xl : yl);
+	if (c != 0)
+		return c;
+	return xl < yl ? -1 : xl > yl;
 }
 
 /* "headers": [[name, value], ...], kept in order, repeats and all. */
 static int
-proto_parse_headers(struct json_object *o, struct proto_head *h)
+proto_parse_headers(struct pjson *j, struct proto_head *h)
 {
-	struct json_object	*a, *pair, *jn, *jv;
-	const char		*name, *value;
-	size_t			 i, n, nlen, vlen;
+	const char	*s;
+	char		*name;
+	size_t		 len;
 
-	if (!json_object_object_get_ex(o, "headers", &a) ||
-	    !json_object_is_type(a, json_type_array))
+	if (pjson_enter(j, '[') != 0)
 		return TUN_EPROTO;
-	if ((n = json_object_array_length(a)) > PROTO_MAX_HEADERS)
-		return TUN_EPROTO;
-	if (n > 0)
-		h->hdrs = xcalloc(n, sizeof(*h->hdrs));
-	for (i = 0; i < n; i++) {
-		pair = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(pair, json_type_array) ||
-		    json_object_array_length(pair) != 2)
-			return TUN_EPROTO;
-		jn = json_object_array_get_idx(pair, 0);
-		jv = json_object_array_get_idx(pair, 1);
-		if (!json_object_is_type(jn, json_type_string) ||
-		    !json_object_is_type(jv, json_type_string))
-			return TUN_EPROTO;
-		name = json_object_get_string(jn);
-		nlen = (size_t)json_object_get_string_len(jn);
-		value = json_object_get_string(jv);
-		vlen = (size_t)json_object_get_string_len(jv);
-		if (!proto_valid_token(name, nlen, PROTO_MAX_NAME) ||
-		    !proto_valid_value(value, vlen))
-			return TUN_EPROTO;
-		h->hdrs[i].name = xstrndup(name, nlen);
-		h->hdrs[i].value = xstrndup(value, vlen);
-		h->nhdrs++;
+	if (pjson_eat(j, ']')) {
+		pjson_leave(j);
+		return 0;
 	}
+	do {
+		if (h->nhdrs == PROTO_MAX_HEADERS ||
+		    pjson_enter(j, '[') != 0 ||
+		    pjson_string(j, &s, &len) != 0 ||
+		    !proto_valid_token(s, len, PROTO_MAX_NAME))
+			return TUN_EPROTO;
+		name = xstrndup(s, len);
+		if (!pjson_eat(j, ',') || pjson_string(j, &s, &len) != 0 ||
+		    !proto_valid_value(s, len) || !pjson_eat(j, ']')) {
+			free(name);
+			return TUN_EPROTO;
+		}
+		pjson_leave(j);
+		proto_head_grow(h);
+		h->hdrs[h->nhdrs].name = name;
+		h->hdrs[h->nhdrs].value = xstrndup(s, len);
+		h->nhdrs++;
+	} while (pjson_eat(j, ','));
+	if (!pjson_eat(j, ']'))
+		return TUN_EPROTO;
+	pjson_leave(j);
 	return 0;
 }
 
@@ -972,11 +1089,25 @@ proto_head_add(struct proto_head *h, const char *name, const char *value)
 	proto_head_addn(h, name, strlen(name), value, strlen(value));
 }
 
+/*
+ * Room for one more header.  The array has room for the next power of two
+ * of nhdrs (8 at least), so it grows when nhdrs reaches one.
+ */
+static void
+proto_head_grow(struct proto_head *h)
+{
+	size_t	n = h->nhdrs;
+
+	if (n == 0 || (n >= 8 && (n & (n - 1)) == 0))
+		h->hdrs = xreallocarray(h->hdrs, n == 0 ? 8 : 2 * n,
+		    sizeof(*h->hdrs));
+}
+
 void
 proto_head_addn(struct proto_head *h, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
-	h->hdrs = xreallocarray(h->hdrs, h->nhdrs + 1, sizeof(*h->hdrs));
+	proto_head_grow(h);
 	h->hdrs[h->nhdrs].name = xstrndup(name, nlen);
 	h->hdrs[h->nhdrs].value = xstrndup(value, vlen);
 	h->nhdrs++;

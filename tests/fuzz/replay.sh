@@ -11,7 +11,7 @@ export LC_ALL
 : "${top_srcdir:=.}"
 
 targets="fuzz_wsframe fuzz_proto fuzz_conf fuzz_httphdr fuzz_httphead fuzz_jwt
-    fuzz_apibody"
+    fuzz_apibody fuzz_jhead"
 n=0
 failed=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/replay.XXXXXX") || exit 99

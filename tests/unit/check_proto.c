@@ -1109,6 +1109,96 @@ static const struct json_case json_cases[] = {
 	{ PROTO_GOAWAY, 0, "{\"code\":1,\"reason\":\"a\\u0000\"}", TUN_EPROTO },
 	{ PROTO_GOAWAY, 0, "{\"code\":1,\"code\":2}", TUN_EPROTO },
 	{ PROTO_GOAWAY, 0, "{\"code\":1}\n", 0 },
+	/* OPEN and RESPONSE: pjson.c, strict RFC 8259 */
+#define RH	"\"status\":200,\"headers\":[]"
+	{ PROTO_RESPONSE, 1, "{" RH "}", 0 },
+	{ PROTO_RESPONSE, 1, " { \"status\" : 200 , \"headers\" : [ [ \"A\" , "
+	    "\"b\" ] , [\"C\",\"\"] ] } \r\n", 0 },
+	{ PROTO_RESPONSE, 1, "{}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "[]", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{," RH "}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH "}x", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH "}{}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH "\v}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":1.}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":.5}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":-01}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":01}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":00}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":-.5}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":+1}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":1e}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":-}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":NaN}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":Infinity}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":-Infinity}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":tru}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":nulL}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":[1,]}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":{\"a\"}}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":{1:2}}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":'a'}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"\\x\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"\\u12\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"\\u12g4\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"\\u0000\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"a\tb\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"a\x01\"}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"a}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":\"\x7f\x80\xff\"}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":[-0,0.5e-3,1E+9,true,false,null,"
+	    "{},[],{\"a\":{\"a\":1,\"a\":2}},\"\\ud800\"]}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":[[[[[[1]]]]]]}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":[[[[[[[1]]]]]]]}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":{\"a\":[{\"b\":[[[1]]]}]}}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":{\"a\":[{\"b\":[[[[1]]]]}]}}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":1,\"x\":1}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":1,\"\\u0078\":1}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"x\":1,\"xx\":1,\"\":1,\"x \":1}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"st\\u0061tus\":200}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"st\\u0061tus\":200,\"headers\":[]}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"method\":5,\"path\":null,\"body\":1}",
+	    0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":-1}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":-2}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":-0}", 0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":1e2}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":2.0}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":9223372036854775807}",
+	    0 },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":9223372036854775808}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":"
+	    "-9223372036854775809}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{" RH ",\"content_length\":"
+	    "123456789012345678901234567890}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\",\"1\"]],"
+	    "\"headers\":[]}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\",\"1\"],]}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\",\"1\",]]}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\" \"1\"]]}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\",\"1\"]"
+	    "[\"B\",\"2\"]]}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200,\"headers\":[[\"A\",\"a\tb\"]]}",
+	    TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":200.0,\"headers\":[]}", TUN_EPROTO },
+	{ PROTO_RESPONSE, 1, "{\"status\":\"200\",\"headers\":[]}",
+	    TUN_EPROTO },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"status\":\"x\"}", 0 },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"body\":true}", 0 },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"body\":1}", TUN_EPROTO },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"body\":tRue}", TUN_EPROTO },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"tunnel\":\"\"}", 0 },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"tunnel\":7}", TUN_EPROTO },
+	{ PROTO_OPEN, 1, "{" OPH ",\"headers\":[],\"method\":\"GET\"}",
+	    TUN_EPROTO },
+#undef RH
 	{ PROTO_GOAWAY, 0, "{\"code\":1}\0", TUN_EPROTO },
 };
 
@@ -1122,6 +1212,81 @@ START_TEST(test_json_cases)
 		len++;
 	ck_assert_msg(parse_raw(c->type, 0, c->id, c->json, len) == c->r,
 	    "case %d: %s: want %d", _i, c->json, c->r);
+}
+END_TEST
+
+/* OPEN and RESPONSE: escapes decoded, keys matched after decoding. */
+START_TEST(test_head_values)
+{
+	const char	*json;
+	struct proto_msg m;
+	struct tbuf	 t;
+	uint8_t		*b, *copy;
+	char		 pair[32];
+	size_t		 len;
+	int		 i;
+
+	json = "{\"st\\u0061tus\":204,\"content_length\":0,\"headers\":["
+	    "[\"\\u0041\",\"\\ud83d\\ude00|\\ud800|\\udc00x|\\ud800\\u0041\"],"
+	    "[\"B\",\"\\u00e9\\u20ac\\/\\\\\\\"\\b\\f\"]],"
+	    "\"x\":{\"y\":[\"\\ud800\"]}}";
+	b = mkmsg(PROTO_RESPONSE, 0, 1, json, strlen(json), &len);
+	ck_assert_int_eq(parse_copy(b, len, &m, &copy), 0);
+	ck_assert_int_eq(m.head.status, 204);
+	ck_assert_int_eq(m.head.content_length, 0);
+	ck_assert_uint_eq(m.head.nhdrs, 2);
+	ck_assert_str_eq(m.head.hdrs[0].name, "A");
+	ck_assert_str_eq(m.head.hdrs[0].value, "\xf0\x9f\x98\x80|\xef\xbf\xbd|"
+	    "\xef\xbf\xbdx|\xef\xbf\xbd" "A");
+	ck_assert_str_eq(m.head.hdrs[1].name, "B");
+	ck_assert_str_eq(m.head.hdrs[1].value, "\xc3\xa9\xe2\x82\xac/\\\"\b\f");
+	proto_msg_clear(&m);
+	free(copy);
+	free(b);
+
+	/* Many headers: the array grows past its first sizes. */
+	tbuf_init(&t, PROTO_MAX_MSG);
+	tbuf_put(&t, "{" OPH ",\"headers\":[", strlen("{" OPH
+	    ",\"headers\":["));
+	for (i = 0; i < PROTO_MAX_HEADERS; i++) {
+		snprintf(pair, sizeof(pair), "%s[\"H%d\",\"%d\"]",
+		    i > 0 ? "," : "", i, i);
+		tbuf_put(&t, pair, strlen(pair));
+	}
+	tbuf_put(&t, "]}", 2);
+	b = mkmsg(PROTO_OPEN, 0, 1, (const char *)tbuf_ptr(&t),
+	    tbuf_len(&t), &len);
+	ck_assert_int_eq(parse_copy(b, len, &m, &copy), 0);
+	ck_assert_uint_eq(m.head.nhdrs, PROTO_MAX_HEADERS);
+	ck_assert_str_eq(m.head.hdrs[255].name, "H255");
+	ck_assert_str_eq(m.head.hdrs[255].value, "255");
+	proto_head_add(&m.head, "Extra", "1");
+	ck_assert_str_eq(m.head.hdrs[256].name, "Extra");
+	proto_msg_clear(&m);
+	free(copy);
+	free(b);
+
+	/* As many unknown keys as fit; one repeat among them is refused. */
+	for (i = 0; i < 2; i++) {
+		tbuf_reset(&t);
+		json = "{\"status\":200,\"headers\":[]";
+		tbuf_put(&t, json, strlen(json));
+		while (tbuf_len(&t) < PROTO_MAX_MSG - PROTO_HDR_LEN - 64) {
+			snprintf(pair, sizeof(pair), ",\"%zu\":0", tbuf_len(&t));
+			tbuf_put(&t, pair, strlen(pair));
+		}
+		if (i == 1)		/* the first key, again */
+			tbuf_put(&t, ",\"26\":1", 7);
+		tbuf_put(&t, "}", 1);
+		b = mkmsg(PROTO_RESPONSE, 0, 1, (const char *)tbuf_ptr(&t),
+		    tbuf_len(&t), &len);
+		ck_assert_int_eq(parse_copy(b, len, &m, &copy),
+		    i == 0 ? 0 : TUN_EPROTO);
+		proto_msg_clear(&m);
+		free(copy);
+		free(b);
+	}
+	tbuf_free(&t);
 }
 END_TEST
 
@@ -1762,6 +1927,7 @@ proto_suite(void)
 	tcase_add_loop_test(tc, test_json_cases, 0,
 	    (int)(sizeof(json_cases) / sizeof(json_cases[0])));
 	tcase_add_test(tc, test_json_values);
+	tcase_add_test(tc, test_head_values);
 	tcase_add_test(tc, test_json_limits);
 	tcase_add_test(tc, test_partial_free);
 	suite_add_tcase(s, tc);
