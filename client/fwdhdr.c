@@ -46,13 +46,21 @@ struct curl_slist *
 forward_header_add(struct curl_slist *list, const char *name,
     const char *value)
 {
-	char	*line;
+	char	 buf[512], *line = buf;
+	size_t	 nlen = strlen(name), vlen = strlen(value);
 
-	if (value[0] == '\0')
-		xasprintf(&line, "%s;", name);
-	else
-		xasprintf(&line, "%s: %s", name, value);
+	/* curl copies the line: most fit on the stack. */
+	if (nlen + vlen + 3 > sizeof(buf))
+		line = xmalloc(nlen + vlen + 3);
+	memcpy(line, name, nlen);
+	if (vlen == 0)
+		memcpy(line + nlen, ";", 2);
+	else {
+		memcpy(line + nlen, ": ", 2);
+		memcpy(line + nlen + 2, value, vlen + 1);
+	}
 	list = xcurl_slist_append(list, line);
-	free(line);
+	if (line != buf)
+		free(line);
 	return list;
 }

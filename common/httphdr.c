@@ -31,10 +31,16 @@ static bool	 httphdr_split_authority(const char *, size_t, size_t *,
 static char	*httphdr_join(const char *, size_t, const char *);
 static bool	 httphdr_addr(const char *, size_t, struct sockaddr_storage *);
 
-static const char *const httphdr_hop[] = {
-	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-	"Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade"
+#define HOP(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*name;
+	size_t		 len;
+} httphdr_hop[] = {
+	HOP("Connection"), HOP("Keep-Alive"), HOP("Proxy-Connection"),
+	HOP("Proxy-Authenticate"), HOP("Proxy-Authorization"), HOP("TE"),
+	HOP("Trailer"), HOP("Transfer-Encoding"), HOP("Upgrade")
 };
+#undef HOP
 
 /* RFC 9110 5.6.2 tchar. */
 static bool
@@ -84,12 +90,14 @@ httphdr_valid_value(const char *v, size_t len)
 bool
 httphdr_hop_by_hop(const char *name, const char *connection)
 {
-	size_t		 i;
+	size_t		 i, len;
 
 	if (name == NULL)
 		return false;
+	len = strlen(name);
 	for (i = 0; i < sizeof(httphdr_hop) / sizeof(httphdr_hop[0]); i++) {
-		if (strcasecmp(name, httphdr_hop[i]) == 0)
+		if (len == httphdr_hop[i].len &&
+		    strcasecmp(name, httphdr_hop[i].name) == 0)
 			return true;
 	}
 	return httphdr_has_token(connection, name);

@@ -663,8 +663,14 @@ proto_valid_token(const char *s, size_t len, size_t max)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9'))
 			continue;
-		if (c == '\0' || strchr("!#$%&'*+-.^_`|~", c) == NULL)
+		switch (c) {
+		case '!': case '#': case '$': case '%': case '&': case '\'':
+		case '*': case '+': case '-': case '.': case '^': case '_':
+		case '`': case '|': case '~':
+			continue;
+		default:
 			return false;
+		}
 	}
 	return true;
 }
@@ -990,7 +996,25 @@ proto_jw_str(struct proto_jw *w, const char *s)
 	static const char	 hex[] = "0123456789abcdef";
 	const unsigned char	*p = (const unsigned char *)s, *run;
 	char			 esc[6];
+	uint8_t			*d;
+	size_t			 n;
 
+	/* Most strings need no escape: one copy, quotes and all. */
+	for (n = 0; p[n] >= 0x20 && p[n] != '"' && p[n] != '\\'; n++)
+		;
+	if (p[n] == '\0') {
+		if (w->err ||
+		    tbuf_len(w->b) - w->start + n + 2 > PROTO_MAX_MSG ||
+		    (d = tbuf_reserve(w->b, n + 2)) == NULL) {
+			w->err = true;
+			return;
+		}
+		d[0] = '"';
+		memcpy(d + 1, s, n);
+		d[n + 1] = '"';
+		tbuf_commit(w->b, n + 2);
+		return;
+	}
 	proto_jw_put(w, "\"", 1);
 	for (run = p; *p != '\0'; p++) {
 		if (*p >= 0x20 && *p != '"' && *p != '\\')
