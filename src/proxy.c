@@ -224,6 +224,9 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		proto_head_add(&st->open, "Upgrade", upgrade);
 		proto_head_add(&st->open, "Connection", "Upgrade");
 	}
+	/* Nothing follows the head: END leaves with the OPEN. */
+	if (!st->open.body && !st->upgrade)
+		st->req_end = true;
 	st->conn = c;
 	pr->st = st;			/* the MHD side's reference */
 	atomic_fetch_add(&tunneld_inflight, 1);
