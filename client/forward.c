@@ -545,6 +545,7 @@ forward_begin(struct stream *st)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, st->errbuf);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)TC_CURL_BUFFER);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* not http_proxy & co. */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

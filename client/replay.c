@@ -302,6 +302,7 @@ replay_run(struct replay_job *job)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &rr);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rr.errbuf);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* not http_proxy & co. */
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

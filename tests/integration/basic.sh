@@ -166,4 +166,20 @@ check "unknown tunnel: a body" test -s "$TMPD/unknown.body"
 fetch last "$PUBLIC_URL$Q"
 is "still serving" "$HTTP_STATUS" 200
 
+# --- the local service is reached directly ---------------------------------
+# A second client, with ALL_PROXY naming a port where nothing listens and
+# only the server (127.0.0.1) in NO_PROXY: its requests to localhost still
+# reach the local service.
+dead=$(free_port)
+ALL_PROXY=http://127.0.0.1:$dead
+NO_PROXY=127.0.0.1
+no_proxy=127.0.0.1
+export ALL_PROXY NO_PROXY no_proxy
+start_client "localhost:$LOCAL_PORT"
+unset ALL_PROXY
+no_proxy='*'
+NO_PROXY='*'
+fetch proxyenv "$PUBLIC_URL$Q"
+is "ALL_PROXY set: the request reaches the local service" "$HTTP_STATUS" 200
+
 done_testing
