@@ -1,5 +1,5 @@
 /*
- * A strict JSON reader for the protocol's hot messages (OPEN, RESPONSE).
+ * A strict JSON reader for the protocol's messages (proto.c).
  *
  * It walks the text once and builds nothing: the caller asks for the next
  * string, integer or boolean where it expects one and skips values it does
@@ -7,7 +7,7 @@
  * "\u0000", at most PJSON_MAX_DEPTH levels of objects and arrays.  A
  * string without escapes is handed out in place; one with escapes is
  * decoded into a buffer of the reader's, valid until the next string.
- * Lone surrogates decode to U+FFFD, as json-c does for the other messages.
+ * Lone surrogates decode to U+FFFD, as json-c decodes them.
  */
 #include "config.h"
 
@@ -31,10 +31,12 @@ pjson_init(struct pjson *j, const void *p, size_t len)
 	j->end = j->p + len;
 }
 
+/* The buffer may have held a token: it is wiped. */
 void
 pjson_free(struct pjson *j)
 {
-	free(j->buf);
+	if (j->buf != NULL)
+		freezero(j->buf, j->size);
 	j->buf = NULL;
 	j->size = 0;
 }

@@ -14,7 +14,6 @@
 #include "xmalloc.h"
 
 /* Limits of the JSON messages; PROTOCOL lists them too. */
-#define PROTO_JSON_DEPTH	(PJSON_MAX_DEPTH + 1)	/* as json-c counts */
 #define PROTO_JSON_OUT		(JSON_C_TO_STRING_PLAIN | \
 				    JSON_C_TO_STRING_NOSLASHESCAPE)
 #define PROTO_MAX_VERSION	65535
@@ -31,17 +30,14 @@
 #define PROTO_MAX_STATUS	999
 
 static int	proto_check_stream(uint8_t, uint32_t);
-static int	proto_parse_json(const uint8_t *, size_t,
-		    struct json_object **);
-static int	proto_json_int(struct json_object *, const char *, bool,
-		    int64_t, int64_t, int64_t *);
-static int	proto_json_str(struct json_object *, const char *, bool,
-		    const char **, size_t *);
-static int	proto_json_text(struct json_object *, const char *, size_t,
-		    bool, char **);
+struct pfield;
+
 static int	proto_parse_jmsg(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_window(const uint8_t *, size_t, struct proto_msg *);
-static int	proto_parse_hello(struct json_object *, struct proto_hello *);
+static int	proto_read_object(const uint8_t *, size_t,
+		    const struct pfield *, size_t);
+static int	proto_read_field(struct pjson *, const struct pfield *);
+static int	proto_parse_hello(const uint8_t *, size_t, struct proto_hello *);
 static int	proto_parse_head(const uint8_t *, size_t, uint8_t,
 		    struct proto_head *);
 static int	proto_parse_headers(struct pjson *, struct proto_head *);
@@ -50,8 +46,9 @@ static int	proto_parse_unknown(struct pjson *, const char *, size_t,
 static int	proto_keycmp(const void *, const void *);
 static void	proto_head_grow(struct proto_head *);
 static int	proto_parse_reset(const uint8_t *, size_t, struct proto_msg *);
-static int	proto_parse_goaway(struct json_object *, struct proto_goaway *);
-static int	proto_parse_attach(struct json_object *, uint8_t,
+static int	proto_parse_goaway(const uint8_t *, size_t,
+		    struct proto_goaway *);
+static int	proto_parse_attach(const uint8_t *, size_t, uint8_t,
 		    struct proto_attach *);
 static bool	proto_valid_token(const char *, size_t, size_t);
 static bool	proto_valid_path(const char *, size_t);
@@ -182,36 +179,6 @@ proto_check_stream(uint8_t type, uint32_t id)
 	}
 }
 
-/* Exactly one JSON object, spanning the whole payload. */
-static int
-proto_parse_json(const uint8_t *p, size_t len, struct json_object **out)
-{
-	struct json_tokener	*tok;
-	struct json_object	*o = NULL;
-	size_t			 nkeys;
-	int			 r = TUN_EPROTO;
-
-	*out = NULL;
-	if ((tok = json_tokener_new_ex(PROTO_JSON_DEPTH)) == NULL)
-		fatalx("%s: out of memory", __func__);
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, (const char *)p, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != len ||
-	    !json_object_is_type(o, json_type_object))
-		goto out;
-	if (proto_json_scan(p, len, &nkeys) != 0 ||
-	    nkeys != (size_t)json_object_object_length(o))
-		goto out;
-	*out = o;
-	o = NULL;
-	r = 0;
-out:
-	json_object_put(o);
-	json_tokener_free(tok);
-	return r;
-}
-
 /*
  * json-c, even in strict mode, takes things RFC 8259 does not, or takes them
  * quietly: single-quoted strings, "\u0000" (its keys are C strings, so
@@ -270,94 +237,22 @@ proto_json_scan(const uint8_t *p, size_t len, size_t *nkeys)
 	return 0;
 }
 
-/* An integer in [min, max]; absent leaves *v alone unless it is needed. */
-static int
-proto_json_int(struct json_object *o, const char *key, bool need, int64_t min,
-    int64_t max, int64_t *v)
-{
-	struct json_object	*j;
-	int64_t			 i;
-
-	if (!json_object_object_get_ex(o, key, &j))
-		return need ? TUN_EPROTO : 0;
-	if (!json_object_is_type(j, json_type_int))
-		return TUN_EPROTO;
-	i = json_object_get_int64(j);
-	/* json-c saturates: tell INT64_MAX from a larger number. */
-	if (i == INT64_MAX && json_object_get_uint64(j) != (uint64_t)INT64_MAX)
-		return TUN_EPROTO;
-	if (i < min || i > max)
-		return TUN_EPROTO;
-	*v = i;
-	return 0;
-}
-
-/* A string, borrowed from the object; absent gives NULL unless needed. */
-static int
-proto_json_str(struct json_object *o, const char *key, bool need,
-    const char **s, size_t *len)
-{
-	struct json_object	*j;
-
-	*s = NULL;
-	*len = 0;
-	if (!json_object_object_get_ex(o, key, &j))
-		return need ? TUN_EPROTO : 0;
-	if (!json_object_is_type(j, json_type_string))
-		return TUN_EPROTO;
-	*s = json_object_get_string(j);
-	*len = (size_t)json_object_get_string_len(j);
-	return 0;
-}
-
-/* An optional string of free text; "" and absent both give NULL. */
-static int
-proto_json_text(struct json_object *o, const char *key, size_t max,
-    bool keep_empty, char **out)
-{
-	const char	*s;
-	size_t		 len;
-	int		 r;
-
-	if ((r = proto_json_str(o, key, false, &s, &len)) != 0)
-		return r;
-	if (s == NULL || (len == 0 && !keep_empty))
-		return 0;
-	if (!proto_valid_text(s, len, max))
-		return TUN_EPROTO;
-	*out = xstrndup(s, len);
-	return 0;
-}
-
 /* HELLO, OPEN, RESPONSE and GOAWAY: a JSON object each. */
 static int
 proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
 {
-	struct json_object	*o;
-	int			 r;
-
-	if (m->type == PROTO_OPEN || m->type == PROTO_RESPONSE)
-		return proto_parse_head(p, len, m->type, &m->head);
-	if ((r = proto_parse_json(p, len, &o)) != 0)
-		return r;
 	switch (m->type) {
 	case PROTO_HELLO:
-		r = proto_parse_hello(o, &m->hello);
-		break;
+		return proto_parse_hello(p, len, &m->hello);
 	case PROTO_GOAWAY:
-		r = proto_parse_goaway(o, &m->goaway);
-		break;
+		return proto_parse_goaway(p, len, &m->goaway);
 	case PROTO_ATTACH:
 	case PROTO_ATTACHED:
 	case PROTO_DETACH:
-		r = proto_parse_attach(o, m->type, &m->attach);
-		break;
+		return proto_parse_attach(p, len, m->type, &m->attach);
 	default:
-		r = TUN_EPROTO;
-		break;
+		return proto_parse_head(p, len, m->type, &m->head);
 	}
-	json_object_put(o);
-	return r;
 }
 
 static int
@@ -371,57 +266,76 @@ proto_parse_window(const uint8_t *p, size_t len, struct proto_msg *m)
 	return 0;
 }
 
-static int
-proto_parse_hello(struct json_object *o, struct proto_hello *h)
-{
-	int64_t	v;
-	int	r;
-
-	if ((r = proto_json_int(o, "version", true, 1, PROTO_MAX_VERSION,
-	    &v)) != 0)
-		return r;
-	h->version = (int)v;
-	if ((r = proto_json_int(o, "window", true, PROTO_MIN_WINDOW,
-	    PROTO_MAX_WINDOW, &v)) != 0)
-		return r;
-	h->window = (uint32_t)v;
-	if ((r = proto_json_text(o, "agent", PROTO_MAX_AGENT, true,
-	    &h->agent)) != 0 ||
-	    (r = proto_json_text(o, "tunnel_id", PROTO_MAX_TUNNEL_ID, true,
-	    &h->tunnel_id)) != 0 ||
-	    (r = proto_json_text(o, "agent_id", PROTO_MAX_AGENT_ID, true,
-	    &h->agent_id)) != 0 ||
-	    (r = proto_json_text(o, "url", PROTO_MAX_URL, true,
-	    &h->url)) != 0)
-		return r;
-	return 0;
-}
-
 /*
- * OPEN and RESPONSE, the messages of every request: read with pjson.c in
- * one pass, straight into the head, rather than through json-c's objects.
- * The keys the other message knows are unknown here, and ignored.
+ * Every JSON message is read with pjson.c in one pass, straight into the
+ * message: a table names the keys the message knows, what each holds and
+ * where it goes.  Other keys are skipped, whatever their value, but may
+ * not repeat any more than known ones.
  */
-enum {
-	PK_METHOD = 1 << 0, PK_PATH = 1 << 1, PK_BODY = 1 << 2,
-	PK_TUNNEL = 1 << 3, PK_STATUS = 1 << 4, PK_CLEN = 1 << 5,
-	PK_HEADERS = 1 << 6
+enum { PF_INT, PF_TEXT, PF_BOOL, PF_TOKEN, PF_PATH, PF_HEADERS };
+
+struct pfield {
+	const char	*key;
+	int		 kind;
+	bool		 need;
+	int64_t		 min, max;	/* PF_INT; max: length for strings */
+	bool		 keep_empty;	/* PF_TEXT: "" is kept, not absent */
+	void		*out;		/* int64_t, char *, bool, proto_head */
 };
 
 static int
-proto_parse_head(const uint8_t *p, size_t plen, uint8_t type,
-    struct proto_head *h)
+proto_read_field(struct pjson *j, const struct pfield *f)
+{
+	const char	*s;
+	size_t		 len;
+	int64_t		 v;
+
+	switch (f->kind) {
+	case PF_INT:
+		if (pjson_int(j, &v) != 0 || v < f->min || v > f->max)
+			return TUN_EPROTO;
+		*(int64_t *)f->out = v;
+		return 0;
+	case PF_BOOL:
+		return pjson_bool(j, f->out) == 0 ? 0 : TUN_EPROTO;
+	case PF_HEADERS:
+		return proto_parse_headers(j, f->out);
+	default:
+		break;
+	}
+	if (pjson_string(j, &s, &len) != 0)
+		return TUN_EPROTO;
+	switch (f->kind) {
+	case PF_TOKEN:
+		if (!proto_valid_token(s, len, (size_t)f->max))
+			return TUN_EPROTO;
+		break;
+	case PF_PATH:
+		if (!proto_valid_path(s, len))
+			return TUN_EPROTO;
+		break;
+	default:
+		if (!proto_valid_text(s, len, (size_t)f->max))
+			return TUN_EPROTO;
+		if (len == 0 && !f->keep_empty)
+			return 0;	/* "" is read as absent */
+		break;
+	}
+	*(char **)f->out = xstrndup(s, len);
+	return 0;
+}
+
+static int
+proto_read_object(const uint8_t *p, size_t plen, const struct pfield *f,
+    size_t nf)
 {
 	struct pjson	 j;
-	const char	*k, *s;
-	size_t		 klen, len, nunk = 0, i;
+	const char	*k;
+	size_t		 klen, nunk = 0, i;
 	char		**unk = NULL;
-	unsigned int	 seen = 0, bit;
-	int64_t		 v;
-	bool		 open = type == PROTO_OPEN;
+	uint32_t	 seen = 0;
 	int		 r = TUN_EPROTO;
 
-	h->content_length = -1;
 	pjson_init(&j, p, plen);
 	if (pjson_enter(&j, '{') != 0)
 		goto out;
@@ -430,73 +344,30 @@ proto_parse_head(const uint8_t *p, size_t plen, uint8_t type,
 	do {
 		if (pjson_string(&j, &k, &klen) != 0 || !pjson_eat(&j, ':'))
 			goto out;
-#define KEY(x)	(klen == sizeof(x) - 1 && memcmp(k, x, klen) == 0)
-		bit = open && KEY("method") ? PK_METHOD :
-		    open && KEY("path") ? PK_PATH :
-		    open && KEY("body") ? PK_BODY :
-		    open && KEY("tunnel") ? PK_TUNNEL :
-		    !open && KEY("status") ? PK_STATUS :
-		    KEY("content_length") ? PK_CLEN :
-		    KEY("headers") ? PK_HEADERS : 0;
-#undef KEY
-		if (bit == 0) {
+		for (i = 0; i < nf; i++)
+			if (strlen(f[i].key) == klen &&
+			    memcmp(f[i].key, k, klen) == 0)
+				break;
+		if (i == nf) {
 			if (proto_parse_unknown(&j, k, klen, &unk, &nunk) != 0)
 				goto out;
 			continue;
 		}
-		if (seen & bit)
+		if (seen & (1u << i))
 			goto out;		/* a repeated key */
-		seen |= bit;
-		switch (bit) {
-		case PK_METHOD:
-			if (pjson_string(&j, &s, &len) != 0 ||
-			    !proto_valid_token(s, len, PROTO_MAX_METHOD))
-				goto out;
-			h->method = xstrndup(s, len);
-			break;
-		case PK_PATH:
-			if (pjson_string(&j, &s, &len) != 0 ||
-			    !proto_valid_path(s, len))
-				goto out;
-			h->path = xstrndup(s, len);
-			break;
-		case PK_BODY:
-			if (pjson_bool(&j, &h->body) != 0)
-				goto out;
-			break;
-		case PK_TUNNEL:
-			/* Free text; "" is read as absent. */
-			if (pjson_string(&j, &s, &len) != 0 ||
-			    !proto_valid_text(s, len, PROTO_MAX_TUNNEL_ID))
-				goto out;
-			if (len > 0)
-				h->tunnel = xstrndup(s, len);
-			break;
-		case PK_STATUS:
-			if (pjson_int(&j, &v) != 0 || v < PROTO_MIN_STATUS ||
-			    v > PROTO_MAX_STATUS)
-				goto out;
-			h->status = (int)v;
-			break;
-		case PK_CLEN:
-			if (pjson_int(&j, &v) != 0 || v < -1)
-				goto out;
-			h->content_length = v;
-			break;
-		case PK_HEADERS:
-			if (proto_parse_headers(&j, h) != 0)
-				goto out;
-			break;
-		}
+		seen |= 1u << i;
+		if (proto_read_field(&j, &f[i]) != 0)
+			goto out;
 	} while (pjson_eat(&j, ','));
 	if (!pjson_eat(&j, '}'))
 		goto out;
 end:
 	pjson_leave(&j);
-	if (!pjson_done(&j) || !(seen & PK_HEADERS) ||
-	    (open && (seen & (PK_METHOD | PK_PATH)) != (PK_METHOD | PK_PATH)) ||
-	    (!open && !(seen & PK_STATUS)))
+	if (!pjson_done(&j))
 		goto out;
+	for (i = 0; i < nf; i++)
+		if (f[i].need && !(seen & (1u << i)))
+			goto out;
 	/* A key may not repeat, an unknown one no more than the others. */
 	if (nunk > 1) {
 		qsort(unk, nunk, sizeof(*unk), proto_keycmp);
@@ -510,6 +381,120 @@ out:
 		free(unk[i]);
 	free(unk);
 	pjson_free(&j);
+	return r;
+}
+
+#define NFIELDS(f)	(sizeof(f) / sizeof((f)[0]))
+
+/* OPEN and RESPONSE; the keys the other message knows are ignored. */
+static int
+proto_parse_head(const uint8_t *p, size_t plen, uint8_t type,
+    struct proto_head *h)
+{
+	int64_t			 status = 0;
+	int			 r;
+	const struct pfield	 open[] = {
+		{ "method", PF_TOKEN, true, 0, PROTO_MAX_METHOD, false,
+		    &h->method },
+		{ "path", PF_PATH, true, 0, 0, false, &h->path },
+		{ "body", PF_BOOL, false, 0, 0, false, &h->body },
+		{ "tunnel", PF_TEXT, false, 0, PROTO_MAX_TUNNEL_ID, false,
+		    &h->tunnel },
+		{ "content_length", PF_INT, false, -1, INT64_MAX, false,
+		    &h->content_length },
+		{ "headers", PF_HEADERS, true, 0, 0, false, h }
+	}, resp[] = {
+		{ "status", PF_INT, true, PROTO_MIN_STATUS, PROTO_MAX_STATUS,
+		    false, &status },
+		{ "content_length", PF_INT, false, -1, INT64_MAX, false,
+		    &h->content_length },
+		{ "headers", PF_HEADERS, true, 0, 0, false, h }
+	};
+
+	h->content_length = -1;
+	if (type == PROTO_OPEN)
+		return proto_read_object(p, plen, open, NFIELDS(open));
+	r = proto_read_object(p, plen, resp, NFIELDS(resp));
+	h->status = (int)status;
+	return r;
+}
+
+static int
+proto_parse_hello(const uint8_t *p, size_t plen, struct proto_hello *h)
+{
+	int64_t			 version = 0, window = 0;
+	int			 r;
+	const struct pfield	 f[] = {
+		{ "version", PF_INT, true, 1, PROTO_MAX_VERSION, false,
+		    &version },
+		{ "window", PF_INT, true, PROTO_MIN_WINDOW, PROTO_MAX_WINDOW,
+		    false, &window },
+		{ "agent", PF_TEXT, false, 0, PROTO_MAX_AGENT, true,
+		    &h->agent },
+		{ "tunnel_id", PF_TEXT, false, 0, PROTO_MAX_TUNNEL_ID, true,
+		    &h->tunnel_id },
+		{ "agent_id", PF_TEXT, false, 0, PROTO_MAX_AGENT_ID, true,
+		    &h->agent_id },
+		{ "url", PF_TEXT, false, 0, PROTO_MAX_URL, true, &h->url }
+	};
+
+	r = proto_read_object(p, plen, f, NFIELDS(f));
+	h->version = (int)version;
+	h->window = (uint32_t)window;
+	return r;
+}
+
+static int
+proto_parse_goaway(const uint8_t *p, size_t plen, struct proto_goaway *g)
+{
+	int64_t			 code = 0;
+	int			 r;
+	const struct pfield	 f[] = {
+		{ "code", PF_INT, true, 1, INT32_MAX, false, &code },
+		{ "reason", PF_TEXT, false, 0, PROTO_MAX_REASON, false,
+		    &g->reason }
+	};
+
+	r = proto_read_object(p, plen, f, NFIELDS(f));
+	g->code = (int)code;
+	return r;
+}
+
+/* tunnel_id, and token (ATTACH), url (ATTACHED) or code, reason. */
+static int
+proto_parse_attach(const uint8_t *p, size_t plen, uint8_t type,
+    struct proto_attach *a)
+{
+	int64_t			 code = 0;
+	int			 r;
+	const struct pfield	 attach[] = {
+		{ "tunnel_id", PF_TEXT, false, 0, PROTO_MAX_TUNNEL_ID, false,
+		    &a->tunnel_id },
+		{ "token", PF_TEXT, false, 0, PROTO_MAX_TOKEN, false,
+		    &a->token }
+	}, attached[] = {
+		{ "tunnel_id", PF_TEXT, false, 0, PROTO_MAX_TUNNEL_ID, false,
+		    &a->tunnel_id },
+		{ "url", PF_TEXT, false, 0, PROTO_MAX_URL, false, &a->url }
+	}, detach[] = {
+		{ "tunnel_id", PF_TEXT, false, 0, PROTO_MAX_TUNNEL_ID, false,
+		    &a->tunnel_id },
+		{ "code", PF_INT, true, 1, INT32_MAX, false, &code },
+		{ "reason", PF_TEXT, false, 0, PROTO_MAX_REASON, false,
+		    &a->reason }
+	};
+
+	if (type == PROTO_ATTACH)
+		r = proto_read_object(p, plen, attach, NFIELDS(attach));
+	else if (type == PROTO_ATTACHED)
+		r = proto_read_object(p, plen, attached, NFIELDS(attached));
+	else
+		r = proto_read_object(p, plen, detach, NFIELDS(detach));
+	a->code = (int)code;
+	/* Required, and not empty: an empty string is read as absent. */
+	if (r == 0 && (a->tunnel_id == NULL ||
+	    (type == PROTO_ATTACH && a->token == NULL)))
+		r = TUN_EPROTO;
 	return r;
 }
 
@@ -603,50 +588,6 @@ proto_parse_reset(const uint8_t *p, size_t len, struct proto_msg *m)
 		return TUN_EPROTO;
 	m->reason = xstrndup(reason, len);
 	return 0;
-}
-
-static int
-proto_parse_goaway(struct json_object *o, struct proto_goaway *g)
-{
-	int64_t	v;
-	int	r;
-
-	if ((r = proto_json_int(o, "code", true, 1, INT32_MAX, &v)) != 0)
-		return r;
-	g->code = (int)v;
-	return proto_json_text(o, "reason", PROTO_MAX_REASON, false,
-	    &g->reason);
-}
-
-static int
-proto_parse_attach(struct json_object *o, uint8_t type, struct proto_attach *a)
-{
-	int64_t	v;
-	int	r;
-
-	/* Required, and not empty: an empty string is read as absent. */
-	if ((r = proto_json_text(o, "tunnel_id", PROTO_MAX_TUNNEL_ID, false,
-	    &a->tunnel_id)) != 0)
-		return r;
-	if (a->tunnel_id == NULL)
-		return TUN_EPROTO;
-	switch (type) {
-	case PROTO_ATTACH:
-		if ((r = proto_json_text(o, "token", PROTO_MAX_TOKEN, false,
-		    &a->token)) != 0)
-			return r;
-		return a->token == NULL ? TUN_EPROTO : 0;
-	case PROTO_ATTACHED:
-		return proto_json_text(o, "url", PROTO_MAX_URL, false,
-		    &a->url);
-	default:
-		if ((r = proto_json_int(o, "code", true, 1, INT32_MAX,
-		    &v)) != 0)
-			return r;
-		a->code = (int)v;
-		return proto_json_text(o, "reason", PROTO_MAX_REASON, false,
-		    &a->reason);
-	}
 }
 
 /* RFC 9110 token: 1*tchar, at most max characters. */

@@ -915,7 +915,15 @@ static const struct json_case json_cases[] = {
 	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"agent\":\"\\\\u0000\"}", 0 },
 	/* unknown keys, however nested (within the depth limit) */
 	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"future\":{\"a\":[1,2.5,"
-	    "{\"b\":null,\"c\":\"\\u00e9\"}],\"d\":NaN}}", 0 },
+	    "{\"b\":null,\"c\":\"\\u00e9\"}],\"d\":-1e-3}}", 0 },
+	/* not JSON, though json-c takes them (PROTOCOL 3) */
+	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"d\":NaN}", TUN_EPROTO },
+	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"d\":-01}", TUN_EPROTO },
+	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"agent\":\"a\tb\"}",
+	    TUN_EPROTO },
+	{ PROTO_GOAWAY, 0, "{\"code\":1,\"x\":1.}", TUN_EPROTO },
+	{ PROTO_ATTACH, 0, "{\"tunnel_id\":\"t\",\"token\":\"k\",\"x\":00}",
+	    TUN_EPROTO },
 	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"x\":[[[[[[1]]]]]]}", 0 },
 	{ PROTO_HELLO, 0, "{\"version\":1," HW ",\"x\":[[[[[[[1]]]]]]]}",
 	    TUN_EPROTO },
