@@ -21,7 +21,6 @@
 #define HTTPHDR_MAX_VALUE	65536
 #define HTTPHDR_MAX_HOST	253	/* a DNS name, without a trailing dot */
 
-static bool	 httphdr_tchar(int);
 static bool	 httphdr_ows(int);
 static bool	 httphdr_valid_prefix(const char *, size_t);
 static bool	 httphdr_under_prefix(const char *, const char *, size_t);
@@ -43,13 +42,20 @@ static const struct {
 #undef HOP
 
 /* RFC 9110 5.6.2 tchar. */
-static bool
+bool
 httphdr_tchar(int c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'))
 		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'':
+	case '*': case '+': case '-': case '.': case '^': case '_':
+	case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
 }
 
 static bool

@@ -12,6 +12,7 @@
 struct cidr;
 struct sockaddr_storage;
 
+bool	 httphdr_tchar(int);		/* RFC 9110 tchar */
 /* RFC 9110 token characters, 1..256 long. */
 bool	 httphdr_valid_name(const char *);
 /* No CR, LF or NUL, at most 65536 bytes. */

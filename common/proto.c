@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "httphdr.h"
 #include "log.h"
 #include "pjson.h"
 #include "proto.h"
@@ -237,7 +238,7 @@ proto_json_scan(const uint8_t *p, size_t len, size_t *nkeys)
 	return 0;
 }
 
-/* HELLO, OPEN, RESPONSE and GOAWAY: a JSON object each. */
+/* The messages whose payload is a JSON object. */
 static int
 proto_parse_jmsg(const uint8_t *p, size_t len, struct proto_msg *m)
 {
@@ -594,25 +595,13 @@ proto_parse_reset(const uint8_t *p, size_t len, struct proto_msg *m)
 static bool
 proto_valid_token(const char *s, size_t len, size_t max)
 {
-	size_t		 i;
-	unsigned char	 c;
+	size_t	i;
 
 	if (len == 0 || len > max)
 		return false;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		switch (c) {
-		case '!': case '#': case '$': case '%': case '&': case '\'':
-		case '*': case '+': case '-': case '.': case '^': case '_':
-		case '`': case '|': case '~':
-			continue;
-		default:
+	for (i = 0; i < len; i++)
+		if (!httphdr_tchar((unsigned char)s[i]))
 			return false;
-		}
-	}
 	return true;
 }
 
