@@ -521,7 +521,6 @@ forward_begin(struct stream *st)
 {
 	const struct options	*o = client.opt;
 	const char		*method = st->open.method;
-	char			*url;
 	CURL			*e;
 	bool			 upload;
 
@@ -532,10 +531,7 @@ forward_begin(struct stream *st)
 	}
 	forward_headers(st);
 	capture_begin(st);		/* inspector */
-	xasprintf(&url, "%s/", st->link->local_url);
-	curl_easy_setopt(e, CURLOPT_URL, url);
-	free(url);
-	curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, st->open.path);
+	forward_curl_local(e, st->link, st->open.path);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, st);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->hdrs);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, forward_header_cb);
@@ -544,19 +540,8 @@ forward_begin(struct stream *st)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, st);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, st->errbuf);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)TC_CURL_BUFFER);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* not http_proxy & co. */
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
 	if (o->request_timeout > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)o->request_timeout);
-	if (st->link->conf->https) {
-		/* Local services use self-made certificates: not checked. */
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	upload = st->open.body || (st->open.content_length >= 0 &&
 	    strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0);
 	if (strcmp(method, "HEAD") == 0)

@@ -1,11 +1,12 @@
 /*
- * The forwarding rules for a request's head, the same for a forwarded
- * request (forward.c) and a replayed one (replay.c): which of the
- * caller's headers pass, the Host the local service sees, and how a
- * header is put to libcurl.
+ * The forwarding rules for a request, the same for a forwarded request
+ * (forward.c) and a replayed one (replay.c): which of the caller's headers
+ * pass, the Host the local service sees, how a header is put to libcurl,
+ * and how libcurl reaches the local service.
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,4 +64,31 @@ forward_header_add(struct curl_slist *list, const char *name,
 	if (line != buf)
 		free(line);
 	return list;
+}
+
+/*
+ * An easy handle for a request to the local service at target: HTTP/1.1,
+ * bodies untouched, no proxy (libcurl would follow http_proxy and the
+ * like even to 127.0.0.1), and its certificate not checked for --https
+ * (local services use self-made ones).
+ */
+void
+forward_curl_local(CURL *e, const struct link *l, const char *target)
+{
+	char	url[sizeof(l->local_url) + 1];
+
+	(void)snprintf(url, sizeof(url), "%s/", l->local_url);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, target);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT,
+	    (long)client.opt->connect_timeout);
+	if (l->conf->https) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 }

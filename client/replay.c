@@ -258,7 +258,6 @@ replay_run(struct replay_job *job)
 	struct curl_slist	*hdrs = NULL;
 	const uint8_t		*body;
 	size_t			 len, i;
-	char			*line;
 	CURL			*e;
 	CURLcode		 cc;
 	bool			 accept = false, ctype = false;
@@ -291,28 +290,15 @@ replay_run(struct replay_job *job)
 	if (!ctype && req.body)
 		hdrs = xcurl_slist_append(hdrs, "Content-Type:");
 	hdrs = xcurl_slist_append(hdrs, "Expect:");
-	xasprintf(&line, "%s/", l->local_url);
-	curl_easy_setopt(e, CURLOPT_URL, line);
-	free(line);
-	curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, req.path);
+	forward_curl_local(e, l, req.path);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, replay_header_cb);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &rr);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, replay_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &rr);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rr.errbuf);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROXY, "");	/* not http_proxy & co. */
-	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)o->connect_timeout);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)(o->request_timeout > 0 ?
 	    o->request_timeout : REPLAY_TIMEOUT));
-	if (l->conf->https) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
 	if (strcmp(req.method, "HEAD") == 0)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (strcmp(req.method, "GET") != 0 || req.body)

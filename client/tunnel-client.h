@@ -383,6 +383,7 @@ void		 forward_send_window_locked(struct stream *, uint32_t);
 /* fwdhdr.c: the forwarding rules, for forwarded and replayed requests */
 const char	*forward_host(const struct link *, const struct proto_head *);
 bool		 forward_header_dropped(const char *, const char *);
+void		 forward_curl_local(CURL *, const struct link *, const char *);
 struct curl_slist *forward_header_add(struct curl_slist *, const char *,
 		    const char *);
 
