@@ -40,7 +40,7 @@
 #define TC_OUTQ_MAX		(4 * 1024 * 1024)	/* queued DATA, all links */
 #define TC_OUTQ_LOW		(TC_OUTQ_MAX / 2)
 #define TC_RX_BUFFER		(256 * 1024)	/* one read */
-#define TC_CURL_BUFFER		(64 * 1024)	/* one read from the service */
+#define TC_CURL_BUFFER		(256 * 1024)	/* one read from the service */
 #define TC_MALLOC_KEEP		(32 * 1024 * 1024)	/* freed, kept */
 #define TC_MALLOC_MMAP		(1024 * 1024)	/* mmap from this size */
 #define TC_TABLE_SIZE		256			/* hash buckets */

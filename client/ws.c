@@ -40,7 +40,7 @@
  * One WRITEABLE callback sends up to WS_TX_BATCH bytes of messages; the
  * buffer also holds one whole message past it and the frame headers.
  */
-#define WS_TX_BATCH	(128 * 1024)
+#define WS_TX_BATCH	(256 * 1024)
 #define WS_TX_FRAMES	64
 #define WS_TX_SIZE	(LWS_PRE + WS_TX_BATCH + PROTO_MAX_MSG + \
 			    WS_TX_FRAMES * WS_MAX_HEADER)

@@ -22,7 +22,7 @@
 #include "xmalloc.h"
 
 #define LOOP_TICK_MS	250
-#define LOOP_RBUF	(64 * 1024)
+#define LOOP_RBUF	(256 * 1024)	/* one read from an agent */
 #define HELLO_TIMEOUT_MS 10000
 
 /* A tunnel to drop from a session (registry_kick): the loop's inbox. */

@@ -163,10 +163,16 @@ stream_response_locked(struct stream *st)
 	} else {
 		size = st->resp.content_length >= 0 ?
 		    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
-		/* MHD allocates the block for every response: no more. */
-		block = 64 * 1024;
+		/*
+		 * MHD allocates the block for every response and sends at
+		 * most a block per call: large for a large body, smaller
+		 * for one of unknown length (an event stream may stay open
+		 * for hours), no more than a small body.
+		 */
+		block = st->resp.content_length >= TUNNELD_BULK_BODY ?
+		    TUNNELD_BULK_BLOCK : TUNNELD_SEND_BLOCK;
 		if (st->resp.content_length >= 0 &&
-		    st->resp.content_length < block)
+		    st->resp.content_length < (int64_t)block)
 			block = st->resp.content_length < 4096 ? 4096 :
 			    (size_t)st->resp.content_length;
 		r = MHD_create_response_from_callback(size, block,

@@ -48,6 +48,9 @@
  */
 #define TUNNELD_POOL_SLACK	(16 * 1024)
 #define TUNNELD_WHOLE_BODY	(64 * 1024)	/* sent from a buffer up to this */
+#define TUNNELD_SEND_BLOCK	(64 * 1024)	/* a streamed body's send size */
+#define TUNNELD_BULK_BLOCK	(256 * 1024)	/* ... when it is at least */
+#define TUNNELD_BULK_BODY	(1024 * 1024)	/* this long */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
