@@ -647,9 +647,7 @@ forward_queue_head(struct stream *st, const struct proto_head *head,
 	}
 	tbuf_free(&b);
 	if (body != NULL && len > 0 && len <= PROTO_MAX_DATA) {
-		d = ws_msg_new(PROTO_HDR_LEN + len, true);
-		proto_put_hdr(d->buf + LWS_PRE, PROTO_DATA, 0, st->id);
-		memcpy(d->buf + LWS_PRE + PROTO_HDR_LEN, body, len);
+		d = ws_msg_data(st->id, body, len);
 	}
 	pthread_mutex_lock(&client.mtx);
 	if (r != 0) {
@@ -1308,9 +1306,7 @@ forward_data_locked(struct stream *st, const void *buf, size_t len)
 		return;
 	for (off = 0; off < len; off += chunk) {
 		chunk = len - off > PROTO_MAX_DATA ? PROTO_MAX_DATA : len - off;
-		m = ws_msg_new(PROTO_HDR_LEN + chunk, true);
-		proto_put_hdr(m->buf + LWS_PRE, PROTO_DATA, 0, st->id);
-		memcpy(m->buf + LWS_PRE + PROTO_HDR_LEN, p + off, chunk);
+		m = ws_msg_data(st->id, p + off, chunk);
 		ws_queue_locked(st->link, true, m);
 	}
 	st->credit -= (int64_t)len;

@@ -116,11 +116,17 @@ struct tunnel_info {
  * A queued outgoing message, LWS_PRE bytes of headroom: a protocol message
  * (binary), or a WebSocket PING, PONG or CLOSE payload.
  */
+/*
+ * A message for the server.  Its bytes go at buf + LWS_PRE; once queued
+ * it is a WebSocket frame: the header, hl bytes, written just before them
+ * and the bytes masked in place, so that it is written as it is.
+ */
 struct omsg {
 	struct omsg	*next;
 	size_t		 len;
 	bool		 data;		/* DATA or END: counts for the cap */
 	uint8_t		 opcode;	/* WS_OP_BINARY unless a control */
+	uint8_t		 hl;		/* frame header length; 0: not yet */
 	uint8_t		 buf[];		/* LWS_PRE + len */
 };
 
@@ -216,6 +222,8 @@ struct link {
 	bool			 hello_done;
 	bool			 stale;		/* token refused: create again */
 	struct tbuf		 rx;		/* message being reassembled */
+	struct oqueue		 out;		/* frames taken, not all written */
+	size_t			 out_off;	/* bytes of out.head written */
 	/* under client.mtx */
 	bool			 connected;	/* established, may queue */
 	uint32_t		 peer_window;
@@ -360,7 +368,16 @@ void		 ws_run(void);
 void		 ws_free(void);
 void		 ws_wake(void);
 void		 ws_queue_locked(struct link *, bool, struct omsg *);
+
+/* wsout.c */
+struct iovec;
 struct omsg	*ws_msg_new(size_t, bool);
+struct omsg	*ws_msg_data(uint32_t, const void *, size_t);
+void		 ws_msg_seal(struct omsg *);
+void		 wsout_push(struct oqueue *, struct omsg *);
+int		 wsout_iov(const struct oqueue *, size_t, struct iovec *, int);
+void		 wsout_consume(struct oqueue *, size_t *, size_t);
+void		 wsout_free(struct oqueue *, size_t *);
 void		 ws_queue_free_locked(struct link *);
 
 /* inbox.c */

@@ -20,6 +20,9 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +39,9 @@
 #include "wsframe.h"
 #include "xmalloc.h"
 
-/*
- * One WRITEABLE callback sends up to WS_TX_BATCH bytes of messages; the
- * buffer also holds one whole message past it and the frame headers.
- */
+/* One WRITEABLE callback sends up to WS_TX_BATCH bytes of frames. */
 #define WS_TX_BATCH	(256 * 1024)
 #define WS_TX_FRAMES	64
-#define WS_TX_SIZE	(LWS_PRE + WS_TX_BATCH + PROTO_MAX_MSG + \
-			    WS_TX_FRAMES * WS_MAX_HEADER)
-#define WS_MASK_POOL	1024	/* bytes of masking keys fetched at once */
 #define WS_KA_CHECK_MS	2000	/* how often a link's silence is looked at */
 
 /* link.hs */
@@ -97,13 +94,10 @@ static void	 ws_attached(struct proto_msg *);
 static void	 ws_detach(struct proto_msg *);
 static void	 ws_drop(struct link *, int, const char *);
 static struct omsg *ws_pop_locked(struct link *);
-static size_t	 ws_frame_into(uint8_t *, const struct omsg *);
+static int	 ws_out_frames(struct link *, struct lws *);
 
-static uint8_t	*ws_txbuf;		/* the lws thread's frame buffer */
-static uint8_t	*ws_plain;		/* and its TLS read buffer */
+static uint8_t	*ws_plain;		/* the lws thread's TLS read buffer */
 static gnutls_certificate_credentials_t ws_cred;
-static uint8_t	 ws_masks[WS_MASK_POOL];
-static size_t	 ws_masks_used = WS_MASK_POOL;
 static bool	 ws_fwd_due;		/* stream news for the curl thread */
 static bool	 ws_pending(struct link *);
 
@@ -167,7 +161,6 @@ ws_init(void)
 	}
 	if ((client.ctx = lws_create_context(&info)) == NULL)
 		return TUN_EIO;
-	ws_txbuf = xmalloc(WS_TX_SIZE);
 	lws_sul_schedule(client.ctx, 0, &client.links[0].sul, ws_connect_cb, 1);
 	return 0;
 }
@@ -197,8 +190,6 @@ ws_free(void)
 	lws_sul_cancel(&client.links[0].ka);
 	lws_context_destroy(client.ctx);
 	client.ctx = NULL;
-	free(ws_txbuf);
-	ws_txbuf = NULL;
 	free(ws_plain);
 	ws_plain = NULL;
 	if (ws_cred != NULL)
@@ -218,19 +209,6 @@ ws_wake(void)
 		lws_cancel_service(client.ctx);
 }
 
-struct omsg *
-ws_msg_new(size_t len, bool data)
-{
-	struct omsg	*m;
-
-	m = xmalloc(sizeof(*m) + LWS_PRE + len);
-	m->next = NULL;
-	m->len = len;
-	m->data = data;
-	m->opcode = WS_OP_BINARY;
-	return m;
-}
-
 /*
  * Queue one message for a tunnel, on the connection; the caller wakes lws
  * afterwards.
@@ -247,6 +225,7 @@ ws_queue_locked(struct link *l, bool data, struct omsg *m)
 		free(m);
 		return;
 	}
+	ws_msg_seal(m);
 	m->data = data;
 	if (data)
 		client.outq_bytes += m->len;
@@ -453,6 +432,7 @@ ws_link_down(struct link *l, const char *why)
 		why = l->down_why;
 	l->down_why = NULL;
 	l->hs = WS_HS_NONE;
+	wsout_free(&l->out, &l->out_off);
 	httphead_free(&l->hh);
 	if (l->tls != NULL)
 		gnutls_deinit(l->tls);
@@ -1052,16 +1032,18 @@ ws_close_now(struct link *l, struct lws *wsi, uint16_t code,
 {
 	struct omsg	*m;
 	uint8_t		 payload[WS_MAX_CONTROL];
-	uint8_t		 out[LWS_PRE + WS_MAX_HEADER + WS_MAX_CONTROL];
 	size_t		 n;
 
+	/* After part of a frame, a CLOSE would not be read as one. */
+	if (l->out_off > 0)
+		return;
 	n = wsframe_close_payload(payload, code, reason);
 	m = ws_msg_new(n, false);
 	m->opcode = WS_OP_CLOSE;
 	memcpy(m->buf + LWS_PRE, payload, n);
-	n = ws_frame_into(out + LWS_PRE, m);
+	ws_msg_seal(m);
+	(void)ws_out(l, wsi, m->buf + LWS_PRE - m->hl, m->hl + m->len);
 	free(m);
-	(void)ws_out(l, wsi, out + LWS_PRE, n);
 	if (l->tls != NULL)
 		(void)gnutls_bye(l->tls, GNUTLS_SHUT_WR);
 }
@@ -1095,52 +1077,28 @@ ws_keepalive_cb(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * One masked frame for m at out; returns its length.  RFC 6455
- * wants an unpredictable key per frame: they come from GnuTLS's nonce
- * generator, a pool at a time.
- */
-static size_t
-ws_frame_into(uint8_t *out, const struct omsg *m)
-{
-	const uint8_t	*key;
-	size_t		 n;
-
-	if (ws_masks_used + 4 > sizeof(ws_masks)) {
-		if (gnutls_rnd(GNUTLS_RND_NONCE, ws_masks,
-		    sizeof(ws_masks)) != 0)
-			fatalx("gnutls_rnd failed");
-		ws_masks_used = 0;
-	}
-	key = ws_masks + ws_masks_used;
-	ws_masks_used += 4;
-	n = wsframe_header(out, m->opcode, true, m->len, key);
-	wsframe_mask_copy(out + n, m->buf + LWS_PRE, m->len, key, 0);
-	return n + m->len;
-}
-
-/*
- * A batch of messages per callback, framed here and written as raw bytes
- * (lws queues what the socket does not take, and calls back only when
- * that has gone); come back if there is more.
+ * A batch of frames per callback, written as they are queued (lws keeps
+ * no copy of them); come back if there is more.
  */
 static int
 ws_writeable(struct link *l, struct lws *wsi)
 {
-	struct omsg	*m, *batch = NULL, **tail = &batch;
-	uint8_t		*out = ws_txbuf + LWS_PRE;
-	size_t		 len = 0, took = 0, frames = 0;
+	struct omsg	*m;
+	size_t		 took = 0, frames = 0;
 	bool		 more, kick = false;
 
-	/* Take the batch under the lock; copy and mask it without. */
+	/* What the socket did not take last time goes first. */
+	for (m = l->out.head; m != NULL; m = m->next) {
+		took += m->hl + m->len;
+		frames++;
+	}
 	pthread_mutex_lock(&client.mtx);
 	while (took < WS_TX_BATCH && frames < WS_TX_FRAMES &&
 	    (m = ws_pop_locked(l)) != NULL) {
-		took += m->len;
+		took += m->hl + m->len;
 		frames++;
-		*tail = m;
-		tail = &m->next;
+		wsout_push(&l->out, m);
 	}
-	*tail = NULL;
 	more = l->ctrl.head != NULL || l->data.head != NULL;
 	if (client.outq_blocked && client.outq_bytes < TC_OUTQ_LOW) {
 		client.outq_blocked = false;
@@ -1150,19 +1108,51 @@ ws_writeable(struct link *l, struct lws *wsi)
 	pthread_mutex_unlock(&client.mtx);
 	if (kick)
 		forward_wake();
-	while ((m = batch) != NULL) {
-		batch = m->next;
-		len += ws_frame_into(out + len, m);
-		free(m);
-	}
-	if (len == 0)
+	if (l->out.head == NULL)
 		return 0;
-	if (ws_out(l, wsi, out, len) != 0) {
+	if (ws_out_frames(l, wsi) != 0) {
 		log_warn("WebSocket write failed");
 		return -1;
 	}
-	if (more)
+	if (more || l->out.head != NULL)
 		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*
+ * Write the frames taken.  Plain: straight from the messages, in one
+ * system call, keeping what the socket does not take for the next
+ * callback (after anything lws still holds: the handshake went through
+ * it).  TLS: into GnuTLS, which writes through lws.
+ */
+static int
+ws_out_frames(struct link *l, struct lws *wsi)
+{
+	struct iovec	 iov[WS_TX_FRAMES];
+	struct msghdr	 mh;
+	ssize_t		 n;
+	int		 cnt, r;
+
+	if (l->tls != NULL) {
+		while ((cnt = wsout_iov(&l->out, l->out_off, iov, 1)) > 0) {
+			r = ws_out(l, wsi, iov[0].iov_base, iov[0].iov_len);
+			wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
+			if (r != 0)
+				return -1;
+		}
+		return 0;
+	}
+	if (lws_partial_buffered(wsi))
+		return 0;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)wsout_iov(&l->out, l->out_off, iov,
+	    WS_TX_FRAMES);
+	n = sendmsg(lws_get_socket_fd(wsi), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == -1)
+		return errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? 0 : -1;
+	wsout_consume(&l->out, &l->out_off, (size_t)n);
 	return 0;
 }
 
