@@ -4,7 +4,8 @@
 # error, a text frame, a masked frame, a frame of 2^40 bytes, a message that
 # is not the protocol's, a CLOSE, a WINDOW before HELLO.  Each time
 # tunnel-client says what was wrong, keeps running and tries again; once the
-# server behaves, it is connected.
+# server behaves, it is connected.  And a server that stops reading while
+# the client has more to send than the socket holds.
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -14,9 +15,10 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
+start_localsvc
 
 pids=
 for g in g1 g2 g3; do
@@ -24,6 +26,11 @@ for g in g1 g2 g3; do
 	    --api-key "$KEY" --subdomain "$g" --no-inspect 1
 	pids="$pids $_pid"
 done
+# g4 serves the local test service: the mock asks it for 48 MiB (more than
+# a loopback socket holds) within one window, and reads nothing for 2 s.
+_spawn client "$TMPD/g4.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
+    --api-key "$KEY" --subdomain g4 --no-inspect "$LOCAL_PORT"
+pids="$pids $_pid"
 
 # shellcheck disable=SC2317
 all_up()
@@ -52,6 +59,12 @@ said g2 huge 'bad WebSocket frame from the server: .*(too|big|large)'
 said g3 badmsg 'bad message from the server'
 said g3 close 'cannot connect to .*: closed by the server'
 said g3 nohello 'the server sent WINDOW before HELLO'
+check "stall: the mock read the whole answer" \
+    wait_for $((60 * SLOW)) grep -q '^g4 [0-9]* stalled ' "$TMPD/conns.log"
+want=$(tcurl "$LOCAL_URL/bytes?n=50331648&seed=stall" | sha256)
+is "stall: every byte came once the server read again, in order" \
+    "$(sed -n 's/^g4 [0-9]* stalled //p' "$TMPD/conns.log")" "$want 50331648"
+
 for g in g1 g2 g3; do
 	is "$g: the fourth connection is the good one" \
 	    "$(grep "^$g [0-9]* " "$TMPD/conns.log" | grep -vc ' closed$')" 4

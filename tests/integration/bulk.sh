@@ -99,6 +99,36 @@ is "50 concurrent slow requests: all 200" \
 [ "$(grep -c '^200$' "$TMPD/par.out")" = 50 ] ||
     diag "statuses: $(sort "$TMPD/par.out" | uniq -c | tr '\n' ' ')"
 
+# --- the server stops reading for a second --------------------------------
+# Eight downloads at once, and tunneld stopped while they run: the client
+# has a window of bytes for each, more than the socket to tunneld takes, so
+# its writes are cut off and go on where they stopped once tunneld reads
+# again.  Every byte arrives, in order.
+n=$((BIG / 4))
+want=$(tcurl "$LOCAL_URL/bytes?n=$n&seed=stall" | sumlen)
+set --
+i=0
+while [ "$i" -lt 8 ]; do
+	{ tcurl "$PUBLIC_URL""bytes?n=$n&seed=stall" | sumlen \
+	    >"$TMPD/stall.$i"; } &
+	set -- "$@" $!
+	i=$((i + 1))
+done
+sleep 0.2
+kill -STOP "$TUNNELD_PID"
+sleep 1
+kill -CONT "$TUNNELD_PID"
+wait "$@"
+i=0
+good=0
+while [ "$i" -lt 8 ]; do
+	[ "$(cat "$TMPD/stall.$i")" = "$want" ] && good=$((good + 1))
+	i=$((i + 1))
+done
+is "8 downloads across a stopped server: all exact" "$good" 8
+check "tunneld runs on" alive "$TUNNELD_PID"
+check "tunnel-client runs on" alive "$CLIENT_PID"
+
 # --- memory ---------------------------------------------------------------
 if [ -n "${TUNNEL_VALGRIND:-}" ]; then
 	skip "tunneld peak RSS" "under valgrind"

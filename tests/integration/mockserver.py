@@ -7,8 +7,14 @@ the next scenario of that tunnel's group: groups are given as
 "one=a,b,c;two=d,e".  When a group is used up the tunnel gets "good": a
 proper 101 and HELLO, and the connection is held open.  Every connection is logged to
 --log as "ID N SCENARIO" and then "ID N closed".
+
+Scenario "stall" is a good server that asks for more than the socket
+holds and does not read: it grants a 64 MiB window, asks for STALL_BYTES
+of /bytes?seed=stall, reads nothing for 2 s, then reads the answer and
+logs "ID N stalled SHA256 LENGTH" of the DATA bytes (and closes).
 """
 import argparse, base64, hashlib, json, os, socket, struct, sys, threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mockagent import HELLO, frame, msg  # noqa: E402
@@ -16,10 +22,61 @@ from mockagent import HELLO, frame, msg  # noqa: E402
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
-def hello(tid, port):
+STALL_BYTES = 48 << 20         # more than a loopback socket buffers
+
+
+def hello(tid, port, window=1 << 21):
     return msg(HELLO, 0, json.dumps({
-        "version": 1, "window": 1 << 21, "tunnel_id": tid,
+        "version": 1, "window": window, "tunnel_id": tid,
         "url": f"http://127.0.0.1:{port}/{tid}/"}).encode())
+
+
+def read_frame(c, buf):
+    """One frame from the client (masked): (opcode, payload, rest)."""
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            d = c.recv(1 << 20)
+            if not d:
+                raise EOFError
+            buf += d
+        out, buf = buf[:n], buf[n:]
+        return out
+    b0, b1 = need(2)
+    n = b1 & 0x7F
+    if n == 126:
+        n = struct.unpack(">H", need(2))[0]
+    elif n == 127:
+        n = struct.unpack(">Q", need(8))[0]
+    key = need(4) if b1 & 0x80 else b""
+    data = need(n)
+    if key and n:
+        k = (key * (n // 4 + 1))[:n]
+        data = (int.from_bytes(data, "big") ^
+                int.from_bytes(k, "big")).to_bytes(n, "big")
+    return b0 & 0x0F, data, buf
+
+
+def stall(c, tid, port):
+    """The "stall" scenario: returns "SHA256 LENGTH" of what came."""
+    path = f"/bytes?n={STALL_BYTES}&seed=stall"
+    c.sendall(frame(2, hello(tid, port, 1 << 26)) + frame(2, msg(2, 1, json.dumps({
+        "method": "GET", "path": path,
+        "headers": [["Host", "stall.test"]]}).encode())))
+    time.sleep(2)
+    h, n, buf = hashlib.sha256(), 0, b""
+    while True:
+        op, data, buf = read_frame(c, buf)
+        if op != 2 or len(data) < 6:
+            continue
+        t, sid = data[0], struct.unpack(">I", data[2:6])[0]
+        if sid != 1:
+            continue
+        if t == 4:
+            h.update(data[6:])
+            n += len(data) - 6
+        elif t in (5, 6):
+            return f"{h.hexdigest()} {n}" + ("" if t == 5 else " reset")
 
 
 def accept(key):
@@ -123,6 +180,10 @@ class Server:
             self.note(f"{tid} {n} {scenario}")
             out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
                                tid, port)
+            if scenario == "stall":
+                c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
+                self.note(f"{tid} {n} stalled {stall(c, tid, port)}")
+                return
             c.sendall(out)
             while hold:
                 if not c.recv(65536):
