@@ -221,7 +221,10 @@ wsframe_data(struct wsframe_dec *d, uint8_t *p, size_t n, size_t *used,
 
 	n = wsframe_min(d->frame_len - d->frame_got, n);
 	*used = n;
-	if (d->masked)
+	if (d->masked && d->keep_mask && d->msg_opcode == WS_OP_BINARY) {
+		ev->mask = d->mask;
+		ev->mask_off = d->frame_got;
+	} else if (d->masked)
 		wsframe_mask(p, n, d->mask, d->frame_got);
 	d->frame_got += n;
 	d->msg_got += n;

@@ -43,6 +43,10 @@ struct wsframe_ev {
 					   CONT) or the control opcode */
 	const uint8_t	*data;		/* payload bytes, unmasked */
 	size_t		 len;
+	const uint8_t	*mask;		/* keep_mask: data is still masked
+					   with this key, as from payload
+					   offset mask_off; else NULL */
+	uint64_t	 mask_off;
 	bool		 msg_start;	/* first chunk of a message */
 	bool		 msg_end;	/* last chunk of a message (FIN frame
 					   fully delivered); always true for
@@ -54,6 +58,9 @@ struct wsframe_dec {
 	enum wsframe_role role;
 	uint64_t	 max_frame;	/* payload ceiling per frame */
 	uint64_t	 max_msg;	/* payload ceiling per message */
+	bool		 keep_mask;	/* leave BINARY payload masked (set
+					   after init): the reader unmasks
+					   it as it copies it */
 	/* private */
 	int		 state;
 	uint8_t		 hdr[WS_MAX_HEADER];
@@ -85,7 +92,9 @@ void	 wsframe_dec_init(struct wsframe_dec *, enum wsframe_role,
  * event, or a negative TUN_E* on a protocol violation (dec->close_code then
  * holds the close code to send: 1002, 1007 or 1009).  *used is always set to
  * the bytes consumed; call again with the rest.  buf is modified (unmasked
- * in place).  After an error the decoder must not be used again.
+ * in place), except the payload of BINARY messages with keep_mask: ev->mask
+ * is set then, and the bytes at ev->data are as they came.  After an error
+ * the decoder must not be used again.
  */
 int	 wsframe_decode(struct wsframe_dec *, uint8_t *buf, size_t len,
 	    size_t *used, struct wsframe_ev *ev);

@@ -62,7 +62,10 @@ static void	 loop_tick(uint64_t);
 static void	 session_add(struct session *);
 static void	 session_io(struct session *, uint32_t);
 static void	 session_input(struct session *, uint8_t *, size_t);
-static int	 session_message(struct session *, const uint8_t *, size_t);
+static int	 session_message(struct session *, uint8_t *, size_t,
+		    const uint8_t *, uint64_t);
+static int	 session_take(struct tbuf *, const uint8_t *, size_t,
+		    const uint8_t *, uint64_t);
 static int	 session_hello(struct session *, struct proto_msg *);
 static void	 session_kill(struct session *, int, const char *);
 static void	 session_drop_tunnel(struct session *, const char *, int,
@@ -276,6 +279,7 @@ session_new(const char *tunnel_id, const char *peer)
 	util_strlcpy(s->peer, peer, sizeof(s->peer));
 	wsframe_dec_init(&s->dec, WSFRAME_SERVER, TUNNELD_MAX_WS_FRAME,
 	    PROTO_MAX_MSG);
+	s->dec.keep_mask = true;	/* unmasked as copied: session_input */
 	tbuf_init(&s->msg, PROTO_MAX_MSG);
 	tbuf_init(&s->wq, TUNNELD_WQ_MAX);
 	s->opened_ms = s->last_rx_ms = s->last_ping_ms = util_now_ms();
@@ -465,7 +469,12 @@ out:
 	session_unref(s);
 }
 
-/* Bytes from the agent: WebSocket frames carrying protocol messages. */
+/*
+ * Bytes from the agent: WebSocket frames carrying protocol messages.  The
+ * decoder leaves their bytes masked: they are unmasked as they are copied,
+ * into the message being put together or, for DATA, into the stream's
+ * body, so that a body byte is gone over once between recv() and MHD.
+ */
 static void
 session_input(struct session *s, uint8_t *p, size_t len)
 {
@@ -488,11 +497,15 @@ session_input(struct session *s, uint8_t *p, size_t len)
 		switch (ev.opcode) {
 		case WS_OP_BINARY:
 			if (ev.msg_start && ev.msg_end) {
-				r = session_message(s, ev.data, ev.len);
+				/* ev.data is in p: ours to unmask. */
+				r = session_message(s,
+				    (uint8_t *)(uintptr_t)ev.data, ev.len,
+				    ev.mask, ev.mask_off);
 			} else {
 				if (ev.msg_start)
 					tbuf_reset(&s->msg);
-				if (tbuf_put(&s->msg, ev.data, ev.len) != 0) {
+				if (session_take(&s->msg, ev.data, ev.len,
+				    ev.mask, ev.mask_off) != 0) {
 					session_kill(s, WS_CLOSE_TOO_BIG,
 					    "message too big");
 					return;
@@ -500,7 +513,7 @@ session_input(struct session *s, uint8_t *p, size_t len)
 				r = 0;
 				if (ev.msg_end) {
 					r = session_message(s, tbuf_ptr(&s->msg),
-					    tbuf_len(&s->msg));
+					    tbuf_len(&s->msg), NULL, 0);
 					tbuf_reset(&s->msg);
 				}
 			}
@@ -528,14 +541,48 @@ session_input(struct session *s, uint8_t *p, size_t len)
 	}
 }
 
-/* One protocol message.  Non-zero: the session must go. */
+/* Append n bytes to b, unmasked with mask (from offset off) if not NULL. */
 static int
-session_message(struct session *s, const uint8_t *buf, size_t len)
+session_take(struct tbuf *b, const uint8_t *p, size_t n, const uint8_t *mask,
+    uint64_t off)
+{
+	uint8_t	*dst;
+
+	if (mask == NULL)
+		return tbuf_put(b, p, n);
+	if (n == 0)
+		return 0;
+	if ((dst = tbuf_reserve(b, n)) == NULL)
+		return TUN_ETOOBIG;
+	wsframe_mask_copy(dst, p, n, mask, off);
+	tbuf_commit(b, n);
+	return 0;
+}
+
+/*
+ * One protocol message.  With a mask the bytes are still masked (from
+ * payload offset off): the header is unmasked here, a DATA body as it is
+ * copied to the stream, anything else before it is read.  Non-zero: the
+ * session must go.
+ */
+static int
+session_message(struct session *s, uint8_t *buf, size_t len,
+    const uint8_t *mask, uint64_t off)
 {
 	struct proto_msg	 m;
 	struct stream		*st;
+	const uint8_t		*body_mask = NULL;
+	size_t			 h;
 	int			 r;
 
+	if (mask != NULL) {
+		h = len < PROTO_HDR_LEN ? len : PROTO_HDR_LEN;
+		wsframe_mask(buf, h, mask, off);
+		if (h == PROTO_HDR_LEN && buf[0] == PROTO_DATA)
+			body_mask = mask;
+		else
+			wsframe_mask(buf + h, len - h, mask, off + h);
+	}
 	if ((r = proto_parse(buf, len, &m)) != 0) {
 		log_warn("session %s: bad message: %s", s->tunnel_id,
 		    tunerr_str(r));
@@ -593,7 +640,8 @@ session_message(struct session *s, const uint8_t *buf, size_t len)
 		st->recv_left -= (int64_t)m.len;
 		pthread_mutex_lock(&st->mtx);
 		if (st->recv_left < 0 || !st->have_resp || st->resp_end ||
-		    tbuf_put(&st->body, m.data, m.len) != 0) {
+		    session_take(&st->body, m.data, m.len, body_mask,
+		    off + PROTO_HDR_LEN) != 0) {
 			pthread_mutex_unlock(&st->mtx);
 			session_send_reset(s, st->id, PROTO_RESET_PROTOCOL,
 			    "data beyond the window");

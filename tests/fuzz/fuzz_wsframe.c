@@ -10,9 +10,10 @@
 /*
  * Input: byte 0 picks the ceilings, byte 1 the size of the pieces fed to
  * the decoder, the rest is the stream.  The stream is decoded with both
- * roles; then the whole input is read as a list of frames to build with
- * wsframe_header()/wsframe_mask(), and the decoder must give back exactly
- * what went in.
+ * roles (the server's also with keep_mask); then the whole input is read
+ * as a list of frames to build with wsframe_header()/wsframe_mask(), and
+ * the decoder must give back exactly what went in, with keep_mask too once
+ * the bytes it left masked are unmasked with the key and offset it gave.
  */
 
 #define FZ_ASSERT(e)	do { if (!(e)) abort(); } while (0)
@@ -33,7 +34,7 @@ struct fz_rec {
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 static void	fz_decode(enum wsframe_role, const uint8_t *, size_t, uint64_t,
-		    uint64_t, size_t);
+		    uint64_t, size_t, bool);
 static void	fz_roundtrip(const uint8_t *, size_t);
 static void	fz_fill(uint8_t *, size_t, const uint8_t *, size_t, size_t);
 static void	fz_log(struct fz_log *, const void *, size_t);
@@ -59,11 +60,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	max_msg = max_frame * (1 + (data[0] >> 5));
 	chunk = data[1] == 0xff ? size : 1 + (size_t)(data[1] % 32);
 	fz_decode(WSFRAME_SERVER, data + 2, size - 2, max_frame, max_msg,
-	    chunk);
+	    chunk, false);
+	fz_decode(WSFRAME_SERVER, data + 2, size - 2, max_frame, max_msg,
+	    chunk, true);
 	fz_decode(WSFRAME_CLIENT, data + 2, size - 2, max_frame, max_msg,
-	    chunk);
+	    chunk, false);
 	fz_decode(WSFRAME_CLIENT, data + 2, size - 2, 1 << 20, 1 << 20,
-	    chunk);
+	    chunk, true);
 	fz_roundtrip(data, size);
 	return 0;
 }
@@ -71,7 +74,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 /* Arbitrary bytes: no crash, and every event must be sane. */
 static void
 fz_decode(enum wsframe_role role, const uint8_t *data, size_t size,
-    uint64_t max_frame, uint64_t max_msg, size_t chunk)
+    uint64_t max_frame, uint64_t max_msg, size_t chunk, bool keep)
 {
 	struct wsframe_dec	 d;
 	struct wsframe_ev	 ev;
@@ -82,6 +85,7 @@ fz_decode(enum wsframe_role role, const uint8_t *data, size_t size,
 	msg = malloc(max_msg > size ? size + 1 : max_msg + 1);
 	FZ_ASSERT(msg != NULL);
 	wsframe_dec_init(&d, role, max_frame, max_msg);
+	d.keep_mask = keep;
 	for (off = 0; off < size && r >= 0; off += n) {
 		n = size - off < chunk ? size - off : chunk;
 		/* Its own allocation, so reading past it is caught. */
@@ -116,7 +120,18 @@ fz_decode(enum wsframe_role role, const uint8_t *data, size_t size,
 				FZ_ASSERT(ev.len == 0 || (ev.data >= p &&
 				    ev.data + ev.len <= p + used));
 				FZ_ASSERT(mlen + ev.len <= max_msg);
-				memcpy(msg + mlen, ev.data, ev.len);
+				/* Left masked: a server's BINARY only. */
+				FZ_ASSERT(ev.mask == NULL || (keep &&
+				    role == WSFRAME_SERVER &&
+				    ev.opcode == WS_OP_BINARY));
+				FZ_ASSERT(ev.mask != NULL || !keep ||
+				    role != WSFRAME_SERVER ||
+				    ev.opcode != WS_OP_BINARY || ev.len == 0);
+				if (ev.mask != NULL)
+					wsframe_mask_copy(msg + mlen, ev.data,
+					    ev.len, ev.mask, ev.mask_off);
+				else
+					memcpy(msg + mlen, ev.data, ev.len);
 				mlen += ev.len;
 				msg_op = ev.opcode;
 				if (ev.msg_end) {
@@ -128,7 +143,7 @@ fz_decode(enum wsframe_role role, const uint8_t *data, size_t size,
 				continue;
 			}
 			FZ_ASSERT(ev.msg_start && ev.msg_end);
-			FZ_ASSERT(ev.len <= WS_MAX_CONTROL);
+			FZ_ASSERT(ev.len <= WS_MAX_CONTROL && ev.mask == NULL);
 			if (ev.opcode == WS_OP_CLOSE) {
 				FZ_ASSERT(ev.close_code == WS_CLOSE_NO_STATUS ||
 				    fz_close_code(ev.close_code));
@@ -156,6 +171,7 @@ fz_roundtrip(const uint8_t *data, size_t size)
 	struct wsframe_ev	 ev;
 	static struct fz_rec	 want, got;	/* kept: malloc is slow */
 	static uint8_t		 wire[RT_MAX_WIRE + WS_MAX_HEADER];
+	static uint8_t		 plain[RT_MAX_WIRE];
 	uint8_t			*buf, key[4], op, hdr[5];
 	uint8_t			 cp[WS_MAX_CONTROL];
 	char			 reason[16];
@@ -163,7 +179,7 @@ fz_roundtrip(const uint8_t *data, size_t size)
 	size_t			 left;
 	uint16_t		 code;
 	bool			 masked, in_msg = false, fin;
-	int			 opcode, msg_op = 0, r;
+	int			 opcode, msg_op = 0, r, keep;
 
 	masked = (data[0] & 0x80) != 0;
 	chunk = 1 + data[1] % 16;
@@ -258,27 +274,40 @@ built:
 	if (wn > 4096)		/* big inputs: bigger pieces, or it is slow */
 		chunk = chunk * 997;
 
-	wsframe_dec_init(&d, masked ? WSFRAME_SERVER : WSFRAME_CLIENT,
-	    RT_MAX_WIRE, RT_MAX_WIRE);
-	for (off = 0; off < wn; off += n) {
-		n = wn - off < chunk ? wn - off : chunk;
-		buf = malloc(n);
-		FZ_ASSERT(buf != NULL);
-		memcpy(buf, wire + off, n);
-		for (left = n, j = 0; ; j += used, left -= used) {
-			r = wsframe_decode(&d, buf + j, left, &used, &ev);
-			FZ_ASSERT(r >= 0 && used <= left);
-			if (r == 0)
-				break;
-			fz_rec_event(&got, &ev);
+	for (keep = 0; keep < (masked ? 2 : 1); keep++) {
+		got.marks.n = got.data.n = 0;
+		wsframe_dec_init(&d, masked ? WSFRAME_SERVER : WSFRAME_CLIENT,
+		    RT_MAX_WIRE, RT_MAX_WIRE);
+		d.keep_mask = keep == 1;
+		for (off = 0; off < wn; off += n) {
+			n = wn - off < chunk ? wn - off : chunk;
+			buf = malloc(n);
+			FZ_ASSERT(buf != NULL);
+			memcpy(buf, wire + off, n);
+			for (left = n, j = 0; ; j += used, left -= used) {
+				r = wsframe_decode(&d, buf + j, left, &used,
+				    &ev);
+				FZ_ASSERT(r >= 0 && used <= left);
+				if (r == 0)
+					break;
+				if (ev.mask != NULL) {
+					FZ_ASSERT(keep &&
+					    ev.opcode == WS_OP_BINARY);
+					wsframe_mask_copy(plain, ev.data,
+					    ev.len, ev.mask, ev.mask_off);
+					ev.data = plain;
+				}
+				fz_rec_event(&got, &ev);
+			}
+			free(buf);
 		}
-		free(buf);
+		FZ_ASSERT(got.marks.n == want.marks.n &&
+		    got.data.n == want.data.n);
+		FZ_ASSERT(got.marks.n == 0 ||
+		    memcmp(got.marks.b, want.marks.b, got.marks.n) == 0);
+		FZ_ASSERT(got.data.n == 0 ||
+		    memcmp(got.data.b, want.data.b, got.data.n) == 0);
 	}
-	FZ_ASSERT(got.marks.n == want.marks.n && got.data.n == want.data.n);
-	FZ_ASSERT(got.marks.n == 0 ||
-	    memcmp(got.marks.b, want.marks.b, got.marks.n) == 0);
-	FZ_ASSERT(got.data.n == 0 ||
-	    memcmp(got.data.b, want.data.b, got.data.n) == 0);
 }
 
 /* len bytes of the input from `at` on, round and round. */
