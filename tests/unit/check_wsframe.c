@@ -279,7 +279,7 @@ static void	feed(struct wsframe_dec *, struct tx *, const uint8_t *,
 		    size_t);
 static char	*run_pieces(const struct dcase *, const uint8_t *, size_t,
 		    const size_t *, size_t, struct tx *);
-static void	roundtrip(enum wsframe_role, const uint8_t *, size_t, size_t,
+static void	roundtrip(enum wsframe_role, bool, const uint8_t *, size_t, size_t,
 		    size_t);
 static Suite	*wsframe_suite(void);
 
@@ -749,9 +749,13 @@ START_TEST(test_mask)
 }
 END_TEST
 
-/* Encode a message as frames of `fsize` with a ping after the first. */
+/*
+ * Encode a message as frames of `fsize` with a ping after the first.  With
+ * keep, the decoder leaves BINARY payload masked and the pieces are
+ * unmasked here with the key and offset it gives.
+ */
 static void
-roundtrip(enum wsframe_role role, const uint8_t *msg, size_t len,
+roundtrip(enum wsframe_role role, bool keep, const uint8_t *msg, size_t len,
     size_t fsize, size_t chunk)
 {
 	struct wsframe_dec	 d;
@@ -793,6 +797,7 @@ roundtrip(enum wsframe_role role, const uint8_t *msg, size_t len,
 	} while (off < len);
 
 	wsframe_dec_init(&d, role, fsize, len);
+	d.keep_mask = keep;
 	for (off = 0; off < wn; ) {
 		piece = wn - off < chunk ? wn - off : chunk;
 		p = wire + off;
@@ -806,6 +811,7 @@ roundtrip(enum wsframe_role role, const uint8_t *msg, size_t len,
 		if (ev.opcode == WS_OP_PING) {
 			CHECK(ev.len == 2);
 			CHECK(memcmp(ev.data, "pi", 2) == 0);
+			CHECK(ev.mask == NULL);
 			pings++;
 			continue;
 		}
@@ -815,7 +821,17 @@ roundtrip(enum wsframe_role role, const uint8_t *msg, size_t len,
 		started = true;
 		ended = ev.msg_end;
 		CHECK(gn + ev.len <= len);
-		memcpy(got + gn, ev.data, ev.len);
+		if (keep && role == WSFRAME_SERVER && ev.len > 0) {
+			CHECK(ev.mask != NULL);
+			CHECK(ev.mask_off < fsize);
+			/* Still as it came: the wire's bytes. */
+			CHECK(ev.data >= wire && ev.data < wire + wn);
+			wsframe_mask_copy(got + gn, ev.data, ev.len, ev.mask,
+			    ev.mask_off);
+		} else {
+			CHECK(ev.mask == NULL);
+			memcpy(got + gn, ev.data, ev.len);
+		}
 		gn += ev.len;
 	}
 	CHECK(started && ended);
@@ -834,6 +850,7 @@ START_TEST(test_roundtrip)
 	static const size_t	 chunks[] = { 1, 3, 4096, (size_t)-1 };
 	uint8_t			*msg;
 	size_t			 s, c, i, len;
+	int			 k;
 
 	msg = malloc(70001);
 	ck_assert_ptr_nonnull(msg);
@@ -844,13 +861,62 @@ START_TEST(test_roundtrip)
 		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
 			if (chunks[c] < 4 && len > 2000)
 				continue;
-			roundtrip(WSFRAME_SERVER, msg, len, len + 1, chunks[c]);
-			roundtrip(WSFRAME_CLIENT, msg, len, len + 1, chunks[c]);
-			roundtrip(WSFRAME_SERVER, msg, len, 100, chunks[c]);
-			roundtrip(WSFRAME_CLIENT, msg, len, 65536, chunks[c]);
+			for (k = 0; k < 2; k++) {
+				roundtrip(WSFRAME_SERVER, k, msg, len, len + 1,
+				    chunks[c]);
+				roundtrip(WSFRAME_CLIENT, k, msg, len, len + 1,
+				    chunks[c]);
+				roundtrip(WSFRAME_SERVER, k, msg, len, 100,
+				    chunks[c]);
+				roundtrip(WSFRAME_CLIENT, k, msg, len, 65536,
+				    chunks[c]);
+			}
 		}
 	}
 	free(msg);
+}
+END_TEST
+
+/* keep_mask leaves only BINARY payload masked: TEXT and controls are read. */
+START_TEST(test_keep_mask_kinds)
+{
+	static const uint8_t	 key[4] = { 0x11, 0x22, 0x33, 0x44 };
+	struct wsframe_dec	 d;
+	struct wsframe_ev	 ev;
+	uint8_t			 wire[64];
+	size_t			 n, used;
+
+	wsframe_dec_init(&d, WSFRAME_SERVER, 100, 100);
+	d.keep_mask = true;
+	n = wsframe_header(wire, WS_OP_TEXT, true, 2, key);
+	memcpy(wire + n, "hi", 2);
+	wsframe_mask(wire + n, 2, key, 0);
+	ck_assert_int_eq(wsframe_decode(&d, wire, n + 2, &used, &ev), 1);
+	ck_assert_ptr_null(ev.mask);
+	ck_assert_mem_eq(ev.data, "hi", 2);
+
+	n = wsframe_header(wire, WS_OP_PONG, true, 3, key);
+	memcpy(wire + n, "abc", 3);
+	wsframe_mask(wire + n, 3, key, 0);
+	ck_assert_int_eq(wsframe_decode(&d, wire, n + 3, &used, &ev), 1);
+	ck_assert_ptr_null(ev.mask);
+	ck_assert_mem_eq(ev.data, "abc", 3);
+
+	/* BINARY in two reads: the second piece says where it starts. */
+	n = wsframe_header(wire, WS_OP_BINARY, true, 5, key);
+	memcpy(wire + n, "12345", 5);
+	wsframe_mask(wire + n, 5, key, 0);
+	ck_assert_int_eq(wsframe_decode(&d, wire, n + 2, &used, &ev), 1);
+	ck_assert_ptr_nonnull(ev.mask);
+	ck_assert_uint_eq(ev.mask_off, 0);
+	ck_assert_uint_eq(ev.len, 2);
+	ck_assert_mem_ne(ev.data, "12", 2);	/* as it came */
+	ck_assert_int_eq(wsframe_decode(&d, wire + n + 2, 3, &used, &ev), 1);
+	ck_assert_uint_eq(ev.mask_off, 2);
+	ck_assert_uint_eq(ev.len, 3);
+	wsframe_mask(wire + n + 2, 3, ev.mask, ev.mask_off);
+	ck_assert_mem_eq(wire + n + 2, "345", 3);
+	ck_assert(ev.msg_end);
 }
 END_TEST
 
@@ -1011,6 +1077,7 @@ wsframe_suite(void)
 	tcase_add_loop_test(tc, test_header, 0, NELEM(hcases));
 	tcase_add_test(tc, test_mask);
 	tcase_add_test(tc, test_roundtrip);
+	tcase_add_test(tc, test_keep_mask_kinds);
 	tcase_add_loop_test(tc, test_close_payload, 0, NELEM(ccases));
 	suite_add_tcase(s, tc);
 
