@@ -70,6 +70,7 @@ static int	 ws_tls_rx(struct link *, struct lws *, const uint8_t *,
 static ssize_t	 ws_tls_push(gnutls_transport_ptr_t, const void *, size_t);
 static ssize_t	 ws_tls_pull(gnutls_transport_ptr_t, void *, size_t);
 static int	 ws_out(struct link *, struct lws *, uint8_t *, size_t);
+static int	 ws_tls_send(struct link *, const uint8_t *, size_t);
 static int	 ws_send_handshake(struct link *, struct lws *);
 static void	 ws_refusal_text(struct link *, const uint8_t *, size_t);
 static int	 ws_handshake_rx(struct link *, struct lws *, uint8_t **,
@@ -720,12 +721,21 @@ ws_tls_pull(gnutls_transport_ptr_t p, void *buf, size_t len)
 static int
 ws_out(struct link *l, struct lws *wsi, uint8_t *buf, size_t len)
 {
-	ssize_t	n;
-
 	if (l->tls == NULL)
 		return lws_write(wsi, buf, len, LWS_WRITE_RAW) == (int)len ?
 		    0 : -1;
 	gnutls_record_cork(l->tls);
+	if (ws_tls_send(l, buf, len) != 0)
+		return -1;
+	return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ? -1 : 0;
+}
+
+/* Bytes into the corked TLS session: records go out when it is uncorked. */
+static int
+ws_tls_send(struct link *l, const uint8_t *buf, size_t len)
+{
+	ssize_t	n;
+
 	while (len > 0) {
 		n = gnutls_record_send(l->tls, buf, len);
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
@@ -737,7 +747,7 @@ ws_out(struct link *l, struct lws *wsi, uint8_t *buf, size_t len)
 		buf += n;
 		len -= (size_t)n;
 	}
-	return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ? -1 : 0;
+	return 0;
 }
 
 /* The client's opening handshake (RFC 6455 4.1), one write. */
@@ -1123,7 +1133,8 @@ ws_writeable(struct link *l, struct lws *wsi)
  * Write the frames taken.  Plain: straight from the messages, in one
  * system call, keeping what the socket does not take for the next
  * callback (after anything lws still holds: the handshake went through
- * it).  TLS: into GnuTLS, which writes through lws.
+ * it).  TLS: all of them into GnuTLS, corked so that they go in as few
+ * records as they fit; it writes through lws.
  */
 static int
 ws_out_frames(struct link *l, struct lws *wsi)
@@ -1131,16 +1142,17 @@ ws_out_frames(struct link *l, struct lws *wsi)
 	struct iovec	 iov[WS_TX_FRAMES];
 	struct msghdr	 mh;
 	ssize_t		 n;
-	int		 cnt, r;
 
 	if (l->tls != NULL) {
-		while ((cnt = wsout_iov(&l->out, l->out_off, iov, 1)) > 0) {
-			r = ws_out(l, wsi, iov[0].iov_base, iov[0].iov_len);
-			wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
-			if (r != 0)
+		gnutls_record_cork(l->tls);
+		while (wsout_iov(&l->out, l->out_off, iov, 1) > 0) {
+			if (ws_tls_send(l, iov[0].iov_base,
+			    iov[0].iov_len) != 0)
 				return -1;
+			wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
 		}
-		return 0;
+		return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ?
+		    -1 : 0;
 	}
 	if (lws_partial_buffered(wsi))
 		return 0;
