@@ -1097,7 +1097,10 @@ ws_writeable(struct link *l, struct lws *wsi)
 	size_t		 took = 0, frames = 0;
 	bool		 more, kick = false;
 
-	/* What the socket did not take last time goes first. */
+	/*
+	 * What the socket did not take last time goes first.  Frames taken
+	 * no longer count in outq_bytes: at most a batch is outside the cap.
+	 */
 	for (m = l->out.head; m != NULL; m = m->next) {
 		took += m->hl + m->len;
 		frames++;

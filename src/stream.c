@@ -19,6 +19,9 @@
 #include "tunneld.h"
 #include "xmalloc.h"
 
+/* Responses holding a TUNNELD_BULK_BLOCK. */
+static atomic_int	stream_bulk_blocks;
+
 struct stream *
 stream_new(struct session *s, const char *tunnel_id)
 {
@@ -125,7 +128,11 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 void
 stream_reader_free(void *cls)
 {
-	stream_unref(cls);
+	struct stream	*st = cls;
+
+	if (st->bulk_block)
+		atomic_fetch_sub(&stream_bulk_blocks, 1);
+	stream_unref(st);
 }
 
 /*
@@ -165,20 +172,32 @@ stream_response_locked(struct stream *st)
 		    (uint64_t)st->resp.content_length : MHD_SIZE_UNKNOWN;
 		/*
 		 * MHD allocates the block for every response and sends at
-		 * most a block per call: large for a large body, smaller
-		 * for one of unknown length (an event stream may stay open
-		 * for hours), no more than a small body.
+		 * most a block per call: large for a large body (up to
+		 * TUNNELD_BULK_MAX of them, 16 MiB in all), smaller for one
+		 * of unknown length (an event stream may stay open for
+		 * hours), no more than a small body.
 		 */
-		block = st->resp.content_length >= TUNNELD_BULK_BODY ?
-		    TUNNELD_BULK_BLOCK : TUNNELD_SEND_BLOCK;
+		block = TUNNELD_SEND_BLOCK;
+		if (st->resp.content_length >= TUNNELD_BULK_BODY) {
+			if (atomic_fetch_add(&stream_bulk_blocks, 1) <
+			    TUNNELD_BULK_MAX) {
+				block = TUNNELD_BULK_BLOCK;
+				st->bulk_block = true;
+			} else
+				atomic_fetch_sub(&stream_bulk_blocks, 1);
+		}
 		if (st->resp.content_length >= 0 &&
 		    st->resp.content_length < (int64_t)block)
 			block = st->resp.content_length < 4096 ? 4096 :
 			    (size_t)st->resp.content_length;
 		r = MHD_create_response_from_callback(size, block,
 		    stream_reader, st, stream_reader_free);
-		if (r == NULL)
+		if (r == NULL) {
+			if (st->bulk_block)
+				atomic_fetch_sub(&stream_bulk_blocks, 1);
+			st->bulk_block = false;
 			return NULL;
+		}
 		stream_ref(st);		/* the response's reference */
 	}
 	conn_hdr = proto_head_get(&st->resp, "Connection");

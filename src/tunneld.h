@@ -50,7 +50,8 @@
 #define TUNNELD_WHOLE_BODY	(64 * 1024)	/* sent from a buffer up to this */
 #define TUNNELD_SEND_BLOCK	(64 * 1024)	/* a streamed body's send size */
 #define TUNNELD_BULK_BLOCK	(256 * 1024)	/* ... when it is at least */
-#define TUNNELD_BULK_BODY	(1024 * 1024)	/* this long */
+#define TUNNELD_BULK_BODY	(1024 * 1024)	/* this long, */
+#define TUNNELD_BULK_MAX	64		/* for so many at once */
 
 /* An API key as configured: its name and SHA-256 (never the key itself). */
 struct apikey {
@@ -306,6 +307,7 @@ struct stream {
 	bool			 tcp;		/* a TCP tunnel's connection */
 	struct tstats		*stats;		/* the tunnel's counters */
 	atomic_uint_fast64_t	 bytes_sent;	/* body bytes to the caller */
+	bool			 bulk_block;	/* its response has one */
 };
 
 /* Per-request context of the MHD side. */
