@@ -15,7 +15,7 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc
@@ -27,7 +27,10 @@ for g in g1 g2 g3; do
 	pids="$pids $_pid"
 done
 # g4 serves the local test service: the mock asks it for 48 MiB (more than
-# a loopback socket holds) within one window, and reads nothing for 2 s.
+# a loopback socket holds) within one window, and reads nothing for 2 s;
+# then, on the next connection, for 8 MiB with the smallest window the
+# protocol allows (64 KiB, less than curl's buffer), credit coming as the
+# bytes do.
 _spawn client "$TMPD/g4.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
     --api-key "$KEY" --subdomain g4 --no-inspect "$LOCAL_PORT"
 pids="$pids $_pid"
@@ -64,6 +67,11 @@ check "stall: the mock read the whole answer" \
 want=$(tcurl "$LOCAL_URL/bytes?n=50331648&seed=stall" | sha256)
 is "stall: every byte came once the server read again, in order" \
     "$(sed -n 's/^g4 [0-9]* stalled //p' "$TMPD/conns.log")" "$want 50331648"
+check "smallwin: the mock read the whole answer" \
+    wait_for $((60 * SLOW)) grep -q '^g4 [0-9]* smallwin-got ' "$TMPD/conns.log"
+want=$(tcurl "$LOCAL_URL/bytes?n=8388608&seed=smallwin" | sha256)
+is "smallwin: 8 MiB within a 64 KiB window, exact" \
+    "$(sed -n 's/^g4 [0-9]* smallwin-got //p' "$TMPD/conns.log")" "$want 8388608"
 
 for g in g1 g2 g3; do
 	is "$g: the fourth connection is the good one" \

@@ -12,6 +12,9 @@ Scenario "stall" is a good server that asks for more than the socket
 holds and does not read: it grants a 64 MiB window, asks for STALL_BYTES
 of /bytes?seed=stall, reads nothing for 2 s, then reads the answer and
 logs "ID N stalled SHA256 LENGTH" of the DATA bytes (and closes).
+Scenario "smallwin" grants the smallest window (64 KiB), asks for
+SMALLWIN_BYTES of /bytes?seed=smallwin, hands out credit as the DATA comes
+and logs "ID N smallwin-got SHA256 LENGTH".
 """
 import argparse, base64, hashlib, json, os, socket, struct, sys, threading
 import time
@@ -23,6 +26,7 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 STALL_BYTES = 48 << 20         # more than a loopback socket buffers
+SMALLWIN_BYTES = 8 << 20
 
 
 def hello(tid, port, window=1 << 21):
@@ -57,14 +61,14 @@ def read_frame(c, buf):
     return b0 & 0x0F, data, buf
 
 
-def stall(c, tid, port):
-    """The "stall" scenario: returns "SHA256 LENGTH" of what came."""
-    path = f"/bytes?n={STALL_BYTES}&seed=stall"
-    c.sendall(frame(2, hello(tid, port, 1 << 26)) + frame(2, msg(2, 1, json.dumps({
+def fetch(c, tid, port, seed, nbytes, window, pause):
+    """Ask for nbytes with this window; returns "SHA256 LENGTH" of what came."""
+    path = f"/bytes?n={nbytes}&seed={seed}"
+    c.sendall(frame(2, hello(tid, port, window)) + frame(2, msg(2, 1, json.dumps({
         "method": "GET", "path": path,
-        "headers": [["Host", "stall.test"]]}).encode())))
-    time.sleep(2)
-    h, n, buf = hashlib.sha256(), 0, b""
+        "headers": [["Host", "mock.test"]]}).encode())))
+    time.sleep(pause)
+    h, n, owed, buf = hashlib.sha256(), 0, 0, b""
     while True:
         op, data, buf = read_frame(c, buf)
         if op != 2 or len(data) < 6:
@@ -75,6 +79,10 @@ def stall(c, tid, port):
         if t == 4:
             h.update(data[6:])
             n += len(data) - 6
+            owed += len(data) - 6
+            if owed >= window // 2:
+                c.sendall(frame(2, msg(7, 1, struct.pack(">I", owed))))
+                owed = 0
         elif t in (5, 6):
             return f"{h.hexdigest()} {n}" + ("" if t == 5 else " reset")
 
@@ -180,9 +188,15 @@ class Server:
             self.note(f"{tid} {n} {scenario}")
             out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
                                tid, port)
-            if scenario == "stall":
+            if scenario in ("stall", "smallwin"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
-                self.note(f"{tid} {n} stalled {stall(c, tid, port)}")
+                if scenario == "stall":
+                    got = fetch(c, tid, port, "stall", STALL_BYTES, 1 << 26, 2)
+                    self.note(f"{tid} {n} stalled {got}")
+                else:
+                    got = fetch(c, tid, port, "smallwin", SMALLWIN_BYTES,
+                                1 << 16, 0)
+                    self.note(f"{tid} {n} smallwin-got {got}")
                 return
             c.sendall(out)
             while hold:

@@ -43,8 +43,8 @@ wire(const struct omsg *m, size_t *len)
 }
 
 /*
- * Decode n bytes of client frames as tunneld does; each whole message is
- * appended to out (the buffer is changed: unmasked in place).
+ * Decode n bytes of client frames as tunneld does (keep_mask: the payload
+ * is unmasked as it is copied out); each message is appended to out.
  */
 static int
 decode(uint8_t *p, size_t n, uint8_t *out, size_t *outlen, int *nmsg)
@@ -55,6 +55,7 @@ decode(uint8_t *p, size_t n, uint8_t *out, size_t *outlen, int *nmsg)
 	int			r;
 
 	wsframe_dec_init(&dec, WSFRAME_SERVER, PROTO_MAX_MSG, PROTO_MAX_MSG);
+	dec.keep_mask = true;
 	*outlen = 0;
 	*nmsg = 0;
 	while (n > 0) {
@@ -65,7 +66,10 @@ decode(uint8_t *p, size_t n, uint8_t *out, size_t *outlen, int *nmsg)
 		if (r == 0)
 			break;
 		ck_assert_int_eq(ev.opcode, WS_OP_BINARY);
-		memcpy(out + *outlen, ev.data, ev.len);
+		ck_assert(ev.mask != NULL || ev.len == 0);
+		if (ev.len > 0)
+			wsframe_mask_copy(out + *outlen, ev.data, ev.len,
+			    ev.mask, ev.mask_off);
 		*outlen += ev.len;
 		if (ev.msg_end)
 			(*nmsg)++;
