@@ -374,7 +374,7 @@ struct iovec;
 struct omsg	*ws_msg_new(size_t, bool);
 struct omsg	*ws_msg_data(uint32_t, const void *, size_t);
 void		 ws_msg_seal(struct omsg *);
-void		 wsout_push(struct oqueue *, struct omsg *);
+void		 oqueue_push(struct oqueue *, struct omsg *);
 int		 wsout_iov(const struct oqueue *, size_t, struct iovec *, int);
 void		 wsout_consume(struct oqueue *, size_t *, size_t);
 void		 wsout_free(struct oqueue *, size_t *);

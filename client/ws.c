@@ -230,12 +230,7 @@ ws_queue_locked(struct link *l, bool data, struct omsg *m)
 	m->data = data;
 	if (data)
 		client.outq_bytes += m->len;
-	m->next = NULL;
-	if (q->tail != NULL)
-		q->tail->next = m;
-	else
-		q->head = m;
-	q->tail = m;
+	oqueue_push(q, m);
 }
 
 void
@@ -1110,7 +1105,7 @@ ws_writeable(struct link *l, struct lws *wsi)
 	    (m = ws_pop_locked(l)) != NULL) {
 		took += m->hl + m->len;
 		frames++;
-		wsout_push(&l->out, m);
+		oqueue_push(&l->out, m);
 	}
 	more = l->ctrl.head != NULL || l->data.head != NULL;
 	if (client.outq_blocked && client.outq_bytes < TC_OUTQ_LOW) {

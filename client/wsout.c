@@ -102,9 +102,9 @@ ws_msg_data(uint32_t id, const void *p, size_t n)
 	return m;
 }
 
-/* Append a frame to those being written. */
+/* Append a message to a queue: the link's, or the frames being written. */
 void
-wsout_push(struct oqueue *q, struct omsg *m)
+oqueue_push(struct oqueue *q, struct omsg *m)
 {
 	m->next = NULL;
 	if (q->tail != NULL)

@@ -22,6 +22,26 @@
 /* Responses holding a TUNNELD_BULK_BLOCK. */
 static atomic_int	stream_bulk_blocks;
 
+/* A bulk block for st's response, if fewer than TUNNELD_BULK_MAX have one. */
+static bool
+stream_bulk_get(struct stream *st)
+{
+	if (atomic_fetch_add(&stream_bulk_blocks, 1) < TUNNELD_BULK_MAX) {
+		st->bulk_block = true;
+		return true;
+	}
+	atomic_fetch_sub(&stream_bulk_blocks, 1);
+	return false;
+}
+
+static void
+stream_bulk_put(struct stream *st)
+{
+	if (st->bulk_block)
+		atomic_fetch_sub(&stream_bulk_blocks, 1);
+	st->bulk_block = false;
+}
+
 struct stream *
 stream_new(struct session *s, const char *tunnel_id)
 {
@@ -130,8 +150,7 @@ stream_reader_free(void *cls)
 {
 	struct stream	*st = cls;
 
-	if (st->bulk_block)
-		atomic_fetch_sub(&stream_bulk_blocks, 1);
+	stream_bulk_put(st);
 	stream_unref(st);
 }
 
@@ -177,15 +196,9 @@ stream_response_locked(struct stream *st)
 		 * of unknown length (an event stream may stay open for
 		 * hours), no more than a small body.
 		 */
-		block = TUNNELD_SEND_BLOCK;
-		if (st->resp.content_length >= TUNNELD_BULK_BODY) {
-			if (atomic_fetch_add(&stream_bulk_blocks, 1) <
-			    TUNNELD_BULK_MAX) {
-				block = TUNNELD_BULK_BLOCK;
-				st->bulk_block = true;
-			} else
-				atomic_fetch_sub(&stream_bulk_blocks, 1);
-		}
+		block = st->resp.content_length >= TUNNELD_BULK_BODY &&
+		    stream_bulk_get(st) ? TUNNELD_BULK_BLOCK :
+		    TUNNELD_SEND_BLOCK;
 		if (st->resp.content_length >= 0 &&
 		    st->resp.content_length < (int64_t)block)
 			block = st->resp.content_length < 4096 ? 4096 :
@@ -193,9 +206,7 @@ stream_response_locked(struct stream *st)
 		r = MHD_create_response_from_callback(size, block,
 		    stream_reader, st, stream_reader_free);
 		if (r == NULL) {
-			if (st->bulk_block)
-				atomic_fetch_sub(&stream_bulk_blocks, 1);
-			st->bulk_block = false;
+			stream_bulk_put(st);
 			return NULL;
 		}
 		stream_ref(st);		/* the response's reference */

@@ -880,43 +880,42 @@ END_TEST
 /* keep_mask leaves only BINARY payload masked: TEXT and controls are read. */
 START_TEST(test_keep_mask_kinds)
 {
-	static const uint8_t	 key[4] = { 0x11, 0x22, 0x33, 0x44 };
 	struct wsframe_dec	 d;
 	struct wsframe_ev	 ev;
-	uint8_t			 wire[64];
+	uint8_t			*wire, *p;
 	size_t			 n, used;
 
+	/* TEXT "hi" (8 bytes), PONG "abc" (9), BINARY "12345" (11). */
+	n = build("81 82" K "'hi' | 8a 83" K2 "'abc' | 82 85" K "'12345'",
+	    &wire);
+	ck_assert_uint_eq(n, 28);
 	wsframe_dec_init(&d, WSFRAME_SERVER, 100, 100);
 	d.keep_mask = true;
-	n = wsframe_header(wire, WS_OP_TEXT, true, 2, key);
-	memcpy(wire + n, "hi", 2);
-	wsframe_mask(wire + n, 2, key, 0);
-	ck_assert_int_eq(wsframe_decode(&d, wire, n + 2, &used, &ev), 1);
+	ck_assert_int_eq(wsframe_decode(&d, wire, n, &used, &ev), 1);
+	ck_assert_int_eq(ev.opcode, WS_OP_TEXT);
 	ck_assert_ptr_null(ev.mask);
 	ck_assert_mem_eq(ev.data, "hi", 2);
-
-	n = wsframe_header(wire, WS_OP_PONG, true, 3, key);
-	memcpy(wire + n, "abc", 3);
-	wsframe_mask(wire + n, 3, key, 0);
-	ck_assert_int_eq(wsframe_decode(&d, wire, n + 3, &used, &ev), 1);
+	p = wire + used;
+	ck_assert_int_eq(wsframe_decode(&d, p, 9, &used, &ev), 1);
+	ck_assert_int_eq(ev.opcode, WS_OP_PONG);
 	ck_assert_ptr_null(ev.mask);
 	ck_assert_mem_eq(ev.data, "abc", 3);
 
 	/* BINARY in two reads: the second piece says where it starts. */
-	n = wsframe_header(wire, WS_OP_BINARY, true, 5, key);
-	memcpy(wire + n, "12345", 5);
-	wsframe_mask(wire + n, 5, key, 0);
-	ck_assert_int_eq(wsframe_decode(&d, wire, n + 2, &used, &ev), 1);
+	p += used;
+	ck_assert_int_eq(wsframe_decode(&d, p, 8, &used, &ev), 1);
 	ck_assert_ptr_nonnull(ev.mask);
 	ck_assert_uint_eq(ev.mask_off, 0);
 	ck_assert_uint_eq(ev.len, 2);
 	ck_assert_mem_ne(ev.data, "12", 2);	/* as it came */
-	ck_assert_int_eq(wsframe_decode(&d, wire + n + 2, 3, &used, &ev), 1);
+	p += used;
+	ck_assert_int_eq(wsframe_decode(&d, p, 3, &used, &ev), 1);
 	ck_assert_uint_eq(ev.mask_off, 2);
 	ck_assert_uint_eq(ev.len, 3);
-	wsframe_mask(wire + n + 2, 3, ev.mask, ev.mask_off);
-	ck_assert_mem_eq(wire + n + 2, "345", 3);
+	wsframe_mask(p, 3, ev.mask, ev.mask_off);
+	ck_assert_mem_eq(p, "345", 3);
 	ck_assert(ev.msg_end);
+	free(wire);
 }
 END_TEST
 

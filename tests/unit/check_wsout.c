@@ -216,7 +216,7 @@ write_in_steps(size_t step)
 		w = wire(m, &n);
 		memcpy(want + wantlen, w, n);
 		wantlen += n;
-		wsout_push(&q, m);
+		oqueue_push(&q, m);
 	}
 	while ((cnt = wsout_iov(&q, off, iov, 4)) > 0) {
 		ck_assert_int_le(cnt, 4);
@@ -267,7 +267,7 @@ START_TEST(test_iov_and_free)
 	ck_assert_uint_eq(off, 0);
 	for (i = 0; i < 3; i++) {
 		m[i] = ws_msg_data(1, body, 10);
-		wsout_push(&q, m[i]);
+		oqueue_push(&q, m[i]);
 	}
 	ck_assert_int_eq(wsout_iov(&q, 0, iov, 2), 2);	/* at most max */
 	ck_assert_int_eq(wsout_iov(&q, 0, iov, 8), 3);
