@@ -593,9 +593,7 @@ httphdr_resp_line(struct proto_head *h, int *status, const char *buf,
 		return HTTPHDR_LINE_DROPPED;
 	proto_head_addn(h, buf, (size_t)(colon - buf), v, vl);
 	if (!httphdr_valid_name(h->hdrs[h->nhdrs - 1].name)) {
-		h->nhdrs--;
-		free(h->hdrs[h->nhdrs].name);
-		free(h->hdrs[h->nhdrs].value);
+		h->nhdrs--;		/* its strings go with the arena */
 		return HTTPHDR_LINE_DROPPED;
 	}
 	return HTTPHDR_LINE_FIELD;

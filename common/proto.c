@@ -46,6 +46,7 @@ static int	proto_parse_unknown(struct pjson *, const char *, size_t,
 		    char ***, size_t *);
 static int	proto_keycmp(const void *, const void *);
 static void	proto_head_grow(struct proto_head *);
+static char	*proto_head_str(struct proto_head *, const char *, size_t);
 static int	proto_parse_reset(const uint8_t *, size_t, struct proto_msg *);
 static int	proto_parse_goaway(const uint8_t *, size_t,
 		    struct proto_goaway *);
@@ -555,16 +556,14 @@ proto_parse_headers(struct pjson *j, struct proto_head *h)
 		    pjson_string(j, &s, &len) != 0 ||
 		    !proto_valid_token(s, len, PROTO_MAX_NAME))
 			return TUN_EPROTO;
-		name = xstrndup(s, len);
+		name = proto_head_str(h, s, len);
 		if (!pjson_eat(j, ',') || pjson_string(j, &s, &len) != 0 ||
-		    !proto_valid_value(s, len) || !pjson_eat(j, ']')) {
-			free(name);
-			return TUN_EPROTO;
-		}
+		    !proto_valid_value(s, len) || !pjson_eat(j, ']'))
+			return TUN_EPROTO;	/* name: freed with the head */
 		pjson_leave(j);
 		proto_head_grow(h);
 		h->hdrs[h->nhdrs].name = name;
-		h->hdrs[h->nhdrs].value = xstrndup(s, len);
+		h->hdrs[h->nhdrs].value = proto_head_str(h, s, len);
 		h->nhdrs++;
 	} while (pjson_eat(j, ','));
 	if (!pjson_eat(j, ']'))
@@ -1057,13 +1056,55 @@ proto_head_grow(struct proto_head *h)
 		    sizeof(*h->hdrs));
 }
 
+/*
+ * The arena: blocks of at least PROTO_ARENA_MIN bytes, each twice the last,
+ * newest first.  A head of a few headers takes one allocation, a head of
+ * PROTO_MAX_MSG bytes about ten.
+ */
+#define PROTO_ARENA_MIN	1024
+
+struct proto_arena {
+	struct proto_arena	*next;
+	size_t			 used, size;
+	char			 data[];
+};
+
+/* A copy of s[0..len) and a NUL in h's arena. */
+static char *
+proto_head_str(struct proto_head *h, const char *s, size_t len)
+{
+	struct proto_arena	*a = h->arena;
+	size_t			 size;
+	char			*p;
+
+	if (a == NULL || a->size - a->used <= len) {
+		size = a != NULL ? a->size * 2 : PROTO_ARENA_MIN;
+		if (size <= len)
+			size = len + 1;
+		a = xmalloc(sizeof(*a) + size);
+		a->next = h->arena;
+		a->used = 0;
+		a->size = size;
+		h->arena = a;
+	}
+	p = a->data + a->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	a->used += len + 1;
+	return p;
+}
+
 void
 proto_head_addn(struct proto_head *h, const char *name, size_t nlen,
     const char *value, size_t vlen)
 {
+	char	*n, *v;
+
+	n = proto_head_str(h, name, nlen);
+	v = proto_head_str(h, value, vlen);
 	proto_head_grow(h);
-	h->hdrs[h->nhdrs].name = xstrndup(name, nlen);
-	h->hdrs[h->nhdrs].value = xstrndup(value, vlen);
+	h->hdrs[h->nhdrs].name = n;
+	h->hdrs[h->nhdrs].value = v;
 	h->nhdrs++;
 }
 
@@ -1082,11 +1123,11 @@ proto_head_get(const struct proto_head *h, const char *name)
 void
 proto_head_clear(struct proto_head *h)
 {
-	size_t	i;
+	struct proto_arena	*a, *next;
 
-	for (i = 0; i < h->nhdrs; i++) {
-		free(h->hdrs[i].name);
-		free(h->hdrs[i].value);
+	for (a = h->arena; a != NULL; a = next) {
+		next = a->next;
+		free(a);
 	}
 	free(h->hdrs);
 	free(h->method);

@@ -58,10 +58,13 @@ enum proto_goaway_code {
 	PROTO_GOAWAY_REFUSED = 5	/* DETACH: token or tunnel unknown */
 };
 
+/* A header's name and value live in the head's arena: see proto_head_addn(). */
 struct proto_header {
 	char	*name;
 	char	*value;
 };
+
+struct proto_arena;
 
 /* HELLO: both fields sides send; the server also sends the tunnel's. */
 struct proto_hello {
@@ -84,6 +87,7 @@ struct proto_head {
 	bool			 body;		/* OPEN: a request body follows */
 	char			*tunnel;	/* OPEN: for this tunnel, or NULL:
 						   the one connected to */
+	struct proto_arena	*arena;		/* the headers' strings */
 };
 
 struct proto_goaway {
@@ -149,7 +153,12 @@ int	 proto_encode_goaway(struct tbuf *, int, const char *);
 int	 proto_encode_attach(struct tbuf *, uint8_t,
 	    const struct proto_attach *);
 
-/* Heads: building and freeing. */
+/*
+ * Heads: building and freeing.  proto_head_add() and proto_head_addn() copy
+ * the name and the value into the head's arena, a short list of blocks that
+ * proto_head_clear() frees at once: a header's strings are not freed one by
+ * one, and dropping the last header is only nhdrs--.
+ */
 void	 proto_head_add(struct proto_head *, const char *, const char *);
 void	 proto_head_addn(struct proto_head *, const char *, size_t,
 	    const char *, size_t);
