@@ -81,6 +81,7 @@ static void	proto_jw_begin(struct proto_jw *, struct tbuf *);
 static void	proto_jw_put(struct proto_jw *, const void *, size_t);
 static void	proto_jw_raw(struct proto_jw *, const char *);
 static void	proto_jw_str(struct proto_jw *, const char *);
+static void	proto_jw_int(struct proto_jw *, int64_t);
 static int	proto_jw_end(struct proto_jw *, uint8_t, uint32_t);
 static uint32_t	proto_get_u32(const uint8_t *);
 static void	proto_set_u32(uint8_t *, uint32_t);
@@ -740,7 +741,6 @@ proto_encode_head(struct tbuf *b, uint8_t type, uint32_t id,
     const struct proto_head *h)
 {
 	struct proto_jw	 w;
-	char		 num[64];	/* the longest: content_length INT64_MIN */
 	size_t		 i;
 	int		 r;
 
@@ -759,13 +759,13 @@ proto_encode_head(struct tbuf *b, uint8_t type, uint32_t id,
 		}
 		proto_jw_raw(&w, ",");
 	} else {
-		(void)snprintf(num, sizeof(num), "{\"status\":%d,", h->status);
-		proto_jw_raw(&w, num);
+		proto_jw_raw(&w, "{\"status\":");
+		proto_jw_int(&w, h->status);
+		proto_jw_raw(&w, ",");
 	}
-	(void)snprintf(num, sizeof(num), "\"content_length\":%lld,",
-	    (long long)h->content_length);
-	proto_jw_raw(&w, num);
-	proto_jw_raw(&w, "\"headers\":[");
+	proto_jw_raw(&w, "\"content_length\":");
+	proto_jw_int(&w, h->content_length);
+	proto_jw_raw(&w, ",\"headers\":[");
 	for (i = 0; i < h->nhdrs; i++) {
 		proto_jw_raw(&w, i == 0 ? "[" : ",[");
 		proto_jw_str(&w, h->hdrs[i].name);
@@ -916,6 +916,22 @@ static void
 proto_jw_raw(struct proto_jw *w, const char *s)
 {
 	proto_jw_put(w, s, strlen(s));
+}
+
+/* A decimal integer, as %lld writes it (snprintf costs more than the rest). */
+static void
+proto_jw_int(struct proto_jw *w, int64_t v)
+{
+	char		 num[24], *p = num + sizeof(num);
+	uint64_t	 u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--p = '-';
+	proto_jw_put(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 /* A byte string, quoted; escapes as json-c's do (no "\/"). */
