@@ -113,11 +113,8 @@ struct tunnel_info {
 };
 
 /*
- * A queued outgoing message, LWS_PRE bytes of headroom: a protocol message
- * (binary), or a WebSocket PING, PONG or CLOSE payload.
- */
-/*
- * A message for the server.  Its bytes go at buf + LWS_PRE; once queued
+ * A message for the server: a protocol message (binary), or a WebSocket
+ * PING, PONG or CLOSE payload.  Its bytes go at buf + LWS_PRE; once queued
  * it is a WebSocket frame: the header, hl bytes, written just before them
  * and the bytes masked in place, so that it is written as it is.
  */

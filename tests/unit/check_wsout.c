@@ -77,6 +77,30 @@ decode(uint8_t *p, size_t n, uint8_t *out, size_t *outlen, int *nmsg)
 	return 0;
 }
 
+/* m decodes to one message of len bytes, each of them c. */
+static void
+check_filled(const struct omsg *m, size_t len, int c)
+{
+	const uint8_t	*w;
+	uint8_t		*copy, *out, *want;
+	size_t		 n, got;
+	int		 nmsg;
+
+	w = wire(m, &n);
+	copy = malloc(n);
+	out = malloc(len);
+	want = malloc(len);
+	memcpy(copy, w, n);
+	ck_assert_int_eq(decode(copy, n, out, &got, &nmsg), 0);
+	ck_assert_int_eq(nmsg, 1);
+	ck_assert_uint_eq(got, len);
+	memset(want, c, len);
+	ck_assert_mem_eq(out, want, len);
+	free(want);
+	free(out);
+	free(copy);
+}
+
 START_TEST(test_data_frames)
 {
 	struct omsg	*m;
@@ -123,11 +147,10 @@ END_TEST
 START_TEST(test_seal)
 {
 	struct omsg	*m, *m2;
-	uint8_t		*copy, *big, out[200];
+	uint8_t		*copy;
 	const uint8_t	*w;
-	size_t		 n, got;
+	size_t		 n;
 	uint8_t		 key1[4], key2[4];
-	int		 nmsg;
 
 	m = ws_msg_new(130, false);
 	ck_assert_uint_eq(m->hl, 0);
@@ -144,12 +167,8 @@ START_TEST(test_seal)
 	memcpy(copy, w, n);
 	ws_msg_seal(m);				/* once only */
 	ck_assert_mem_eq(wire(m, &n), copy, n);
-	ck_assert_int_eq(decode(copy, n, out, &got, &nmsg), 0);
-	ck_assert_int_eq(nmsg, 1);
-	ck_assert_uint_eq(got, 130);
-	memset(copy, 'x', 130);
-	ck_assert_mem_eq(out, copy, 130);
 	free(copy);
+	check_filled(m, 130, 'x');
 
 	/* A key per frame. */
 	m2 = ws_msg_new(130, false);
@@ -167,16 +186,7 @@ START_TEST(test_seal)
 	ck_assert_uint_eq(m->hl, WS_MAX_HEADER);
 	w = wire(m, &n);
 	ck_assert_uint_eq(w[1], 0x80 | 127);
-	copy = malloc(n);
-	big = malloc(n);
-	memcpy(copy, w, n);
-	ck_assert_int_eq(decode(copy, n, big, &got, &nmsg), 0);
-	ck_assert_int_eq(nmsg, 1);
-	ck_assert_uint_eq(got, 70000);
-	memset(copy, 'y', 70000);
-	ck_assert_mem_eq(big, copy, 70000);
-	free(big);
-	free(copy);
+	check_filled(m, 70000, 'y');
 	free(m);
 
 	/* A control frame keeps its opcode; empty frames work. */
