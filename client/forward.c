@@ -198,9 +198,9 @@ forward_stop(void)
 }
 
 /*
- * Messages queued for the server: wake the lws thread once, before this
- * thread next sleeps, so that a response's head, body and END that curl
- * hands over in one pass leave in one write.
+ * Messages queued for the server: before this thread next sleeps, write
+ * them (ws_send_direct) or wake the lws thread once, so that a response's
+ * head, body and END that curl hands over in one pass leave in one write.
  */
 static void
 forward_ws_wake(void)
@@ -228,7 +228,8 @@ forward_main(void *arg)
 		if (fwd_ws_due) {
 			fwd_ws_due = false;
 			fwd_ws_bytes = 0;
-			ws_wake();
+			if (!ws_send_direct())
+				ws_wake();
 		}
 		curl_multi_poll(client.multi, n > 0 ? fwd_poll : NULL,
 		    (unsigned int)n, 1000, NULL);

@@ -153,6 +153,7 @@ client_links(void)
 		t = &o->tunnels[i];
 		l->conn = &client.links[0];
 		l->conf = t;
+		l->wfd = -1;
 		h = t->host;
 		v6 = strchr(h, ':') != NULL;
 		if (snprintf(l->local_hostport, sizeof(l->local_hostport),
@@ -217,6 +218,7 @@ main(int argc, char *argv[])
 	util_random_id(opt.agent_id, sizeof(opt.agent_id));
 	client.opt = &opt;
 	pthread_mutex_init(&client.mtx, NULL);
+	pthread_mutex_init(&client.wmtx, NULL);
 	atomic_init(&client.stop, false);
 	if (options_server_url(opt.server, &client.srv) != 0)
 		fatalx("bad server URL %s", opt.server);

@@ -7,8 +7,11 @@
  * to the local service.  They share the stream
  * tables and the outgoing queues under one client-wide mutex (client.mtx);
  * the curl thread wakes libwebsockets with lws_cancel_service() and the
- * lws thread wakes the curl thread with curl_multi_wakeup().  A signal
- * thread turns SIGINT and SIGTERM into a stop request.
+ * lws thread wakes the curl thread with curl_multi_wakeup().  On a plain
+ * connection the curl thread also writes what it queued itself when
+ * nothing else is being written, under client.wmtx: a short response
+ * leaves without waking the lws thread.  A signal thread turns SIGINT and
+ * SIGTERM into a stop request.
  */
 #ifndef TUNNEL_CLIENT_H
 #define TUNNEL_CLIENT_H
@@ -219,8 +222,10 @@ struct link {
 	bool			 hello_done;
 	bool			 stale;		/* token refused: create again */
 	struct tbuf		 rx;		/* message being reassembled */
+	/* under client.wmtx: the frames being written */
 	struct oqueue		 out;		/* frames taken, not all written */
 	size_t			 out_off;	/* bytes of out.head written */
+	int			 wfd;		/* plain: our dup of the socket */
 	/* under client.mtx */
 	bool			 connected;	/* established, may queue */
 	uint32_t		 peer_window;
@@ -234,6 +239,7 @@ struct client {
 	struct options		*opt;
 	struct server_url	 srv;
 	pthread_mutex_t		 mtx;
+	pthread_mutex_t		 wmtx;		/* writes to the server */
 	atomic_bool		 stop;
 	int			 exit_code;
 	struct link		*links;
@@ -364,6 +370,7 @@ int		 ws_init(void);
 void		 ws_run(void);
 void		 ws_free(void);
 void		 ws_wake(void);
+bool		 ws_send_direct(void);
 void		 ws_queue_locked(struct link *, bool, struct omsg *);
 
 /* wsout.c */

@@ -13,7 +13,11 @@
  * to the curl thread (forward.c) under client.mtx.  Outgoing messages
  * wait in the link's two queues (control first, then DATA and END).  Each
  * WRITEABLE callback frames a batch of them (masked with fresh keys, 8
- * bytes at a time) into one buffer: one send() for many messages.  Quiet links are pinged, and dropped when
+ * bytes at a time) into one buffer: one send() for many messages.  On a
+ * plain connection the curl thread writes a batch itself when nothing is
+ * being written (ws_send_direct), through a dup() of the socket that is
+ * closed only here, in ws_link_down(): a number lws closes and the system
+ * gives out again is never written to.  Quiet links are pinged, and dropped when
  * nothing comes back.  A lost link is retried forever with exponential
  * backoff and jitter; a refused token makes a new tunnel.
  */
@@ -24,8 +28,10 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -95,7 +101,9 @@ static void	 ws_attached(struct proto_msg *);
 static void	 ws_detach(struct proto_msg *);
 static void	 ws_drop(struct link *, int, const char *);
 static struct omsg *ws_pop_locked(struct link *);
-static int	 ws_out_frames(struct link *, struct lws *);
+static int	 ws_out_frames(struct link *);
+static int	 ws_sendmsg(struct link *);
+static bool	 ws_take(struct link *);
 
 static uint8_t	*ws_plain;		/* the lws thread's TLS read buffer */
 static gnutls_certificate_credentials_t ws_cred;
@@ -257,9 +265,12 @@ ws_pending(struct link *l)
 {
 	bool	pending;
 
+	pthread_mutex_lock(&client.wmtx);
 	pthread_mutex_lock(&client.mtx);
-	pending = l->connected && (l->ctrl.head != NULL || l->data.head != NULL);
+	pending = l->connected && (l->ctrl.head != NULL ||
+	    l->data.head != NULL || l->out.head != NULL);
 	pthread_mutex_unlock(&client.mtx);
+	pthread_mutex_unlock(&client.wmtx);
 	return pending;
 }
 
@@ -428,7 +439,12 @@ ws_link_down(struct link *l, const char *why)
 		why = l->down_why;
 	l->down_why = NULL;
 	l->hs = WS_HS_NONE;
+	pthread_mutex_lock(&client.wmtx);
+	if (l->wfd != -1)
+		close(l->wfd);
+	l->wfd = -1;
 	wsout_free(&l->out, &l->out_off);
+	pthread_mutex_unlock(&client.wmtx);
 	httphead_free(&l->hh);
 	if (l->tls != NULL)
 		gnutls_deinit(l->tls);
@@ -857,6 +873,19 @@ ws_handshake_rx(struct link *l, struct lws *wsi, uint8_t **p, size_t *len)
 	httphead_free(&l->hh);
 	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	l->hs = WS_HS_OPEN;
+	/*
+	 * Frames go out on a descriptor of our own.  The server has answered
+	 * the handshake: lws holds nothing more to write.
+	 */
+	if (l->tls == NULL) {
+		pthread_mutex_lock(&client.wmtx);
+		l->wfd = fcntl(lws_get_socket_fd(wsi), F_DUPFD_CLOEXEC, 0);
+		pthread_mutex_unlock(&client.wmtx);
+		if (l->wfd == -1) {
+			log_warn("dup: %s", strerror(errno));
+			return -1;
+		}
+	}
 	wsframe_dec_init(&l->dec, WSFRAME_CLIENT, PROTO_MAX_MSG, PROTO_MAX_MSG);
 	log_debug("WebSocket established");
 	if (ws_established(l) != 0)
@@ -1039,15 +1068,26 @@ ws_close_now(struct link *l, struct lws *wsi, uint16_t code,
 	uint8_t		 payload[WS_MAX_CONTROL];
 	size_t		 n;
 
+	pthread_mutex_lock(&client.wmtx);
 	/* After part of a frame, a CLOSE would not be read as one. */
-	if (l->out_off > 0)
+	if (l->out_off > 0) {
+		pthread_mutex_unlock(&client.wmtx);
 		return;
+	}
 	n = wsframe_close_payload(payload, code, reason);
 	m = ws_msg_new(n, false);
 	m->opcode = WS_OP_CLOSE;
 	memcpy(m->buf + LWS_PRE, payload, n);
 	ws_msg_seal(m);
-	(void)ws_out(l, wsi, m->buf + LWS_PRE - m->hl, m->hl + m->len);
+	if (l->tls != NULL)
+		(void)ws_out(l, wsi, m->buf + LWS_PRE - m->hl, m->hl + m->len);
+	else if (l->wfd != -1) {
+		(void)send(l->wfd, m->buf + LWS_PRE - m->hl, m->hl + m->len,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(l->wfd);		/* nothing after the CLOSE */
+		l->wfd = -1;
+	}
+	pthread_mutex_unlock(&client.wmtx);
 	free(m);
 	if (l->tls != NULL)
 		(void)gnutls_bye(l->tls, GNUTLS_SHUT_WR);
@@ -1082,11 +1122,11 @@ ws_keepalive_cb(lws_sorted_usec_list_t *sul)
 }
 
 /*
- * A batch of frames per callback, written as they are queued (lws keeps
- * no copy of them); come back if there is more.
+ * Frames queued for the server into l->out, up to a batch with what is
+ * already there; under client.wmtx.  True if more wait in the queues.
  */
-static int
-ws_writeable(struct link *l, struct lws *wsi)
+static bool
+ws_take(struct link *l)
 {
 	struct omsg	*m;
 	size_t		 took = 0, frames = 0;
@@ -1116,54 +1156,92 @@ ws_writeable(struct link *l, struct lws *wsi)
 	pthread_mutex_unlock(&client.mtx);
 	if (kick)
 		forward_wake();
-	if (l->out.head == NULL)
-		return 0;
-	if (ws_out_frames(l, wsi) != 0) {
-		log_warn("WebSocket write failed");
-		return -1;
-	}
-	if (more || l->out.head != NULL)
-		lws_callback_on_writable(wsi);
-	return 0;
+	return more;
 }
 
 /*
- * Write the frames taken.  Plain: straight from the messages, in one
- * system call, keeping what the socket does not take for the next
- * callback (after anything lws still holds: the handshake went through
- * it).  TLS: all of them into GnuTLS, corked so that they go in as few
- * records as they fit; it writes through lws.
+ * A batch of frames per callback, written as they are queued (lws keeps
+ * no copy of them); come back if there is more.
  */
 static int
-ws_out_frames(struct link *l, struct lws *wsi)
+ws_writeable(struct link *l, struct lws *wsi)
+{
+	bool	more;
+	int	r = 0;
+
+	pthread_mutex_lock(&client.wmtx);
+	more = ws_take(l);
+	if (l->out.head != NULL && (r = ws_out_frames(l)) != 0)
+		log_warn("WebSocket write failed");
+	else if (more || l->out.head != NULL)
+		lws_callback_on_writable(wsi);
+	pthread_mutex_unlock(&client.wmtx);
+	return r;
+}
+
+/*
+ * From the curl thread: write what it queued, if the connection is plain
+ * and nothing else is being written.  False if the lws thread has to
+ * carry on (ws_wake): the socket did not take it all, or it was not ours
+ * to write.
+ */
+bool
+ws_send_direct(void)
+{
+	struct link	*l = &client.links[0];
+	bool		 more, done = false;
+
+	pthread_mutex_lock(&client.wmtx);
+	if (l->wfd != -1 && l->out.head == NULL) {
+		more = ws_take(l);
+		if (l->out.head != NULL && ws_sendmsg(l) != 0)
+			more = true;	/* the lws thread sees the error */
+		done = !more && l->out.head == NULL;
+	}
+	pthread_mutex_unlock(&client.wmtx);
+	return done;
+}
+
+/* Plain: the frames taken, in one system call; under client.wmtx. */
+static int
+ws_sendmsg(struct link *l)
 {
 	struct iovec	 iov[WS_TX_FRAMES];
 	struct msghdr	 mh;
 	ssize_t		 n;
 
-	if (l->tls != NULL) {
-		gnutls_record_cork(l->tls);
-		while (wsout_iov(&l->out, l->out_off, iov, 1) > 0) {
-			if (ws_tls_send(l, iov[0].iov_base,
-			    iov[0].iov_len) != 0)
-				return -1;
-			wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
-		}
-		return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ?
-		    -1 : 0;
-	}
-	if (lws_partial_buffered(wsi))
-		return 0;
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = iov;
 	mh.msg_iovlen = (size_t)wsout_iov(&l->out, l->out_off, iov,
 	    WS_TX_FRAMES);
-	n = sendmsg(lws_get_socket_fd(wsi), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	n = sendmsg(l->wfd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == EINTR ? 0 : -1;
 	wsout_consume(&l->out, &l->out_off, (size_t)n);
 	return 0;
+}
+
+/*
+ * Write the frames taken.  Plain: straight from the messages, keeping
+ * what the socket does not take for the next callback; after a CLOSE,
+ * nothing.  TLS: all of them into GnuTLS, corked so that they go in as
+ * few records as they fit; it writes through lws.
+ */
+static int
+ws_out_frames(struct link *l)
+{
+	struct iovec	 iov[1];
+
+	if (l->tls == NULL)
+		return l->wfd != -1 ? ws_sendmsg(l) : 0;
+	gnutls_record_cork(l->tls);
+	while (wsout_iov(&l->out, l->out_off, iov, 1) > 0) {
+		if (ws_tls_send(l, iov[0].iov_base, iov[0].iov_len) != 0)
+			return -1;
+		wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
+	}
+	return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ? -1 : 0;
 }
 
 /* One protocol message from the server.  Non-zero: drop the link. */
