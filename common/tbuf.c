@@ -86,6 +86,37 @@ tbuf_put(struct tbuf *b, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * The bytes of iov[0..n) past the first skip: what a writev() that took
+ * skip bytes left over.  All or nothing: TUN_ETOOBIG past the ceiling.
+ */
+int
+tbuf_put_iov(struct tbuf *b, const struct iovec *iov, size_t n, size_t skip)
+{
+	size_t	 i, left = 0;
+	uint8_t	*dst;
+
+	for (i = 0; i < n; i++)
+		left += iov[i].iov_len;
+	left = left > skip ? left - skip : 0;
+	if (left == 0)
+		return 0;
+	if ((dst = tbuf_reserve(b, left)) == NULL)
+		return TUN_ETOOBIG;
+	for (i = 0; i < n; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		memcpy(dst, (const uint8_t *)iov[i].iov_base + skip,
+		    iov[i].iov_len - skip);
+		dst += iov[i].iov_len - skip;
+		skip = 0;
+	}
+	b->len += left;
+	return 0;
+}
+
 void
 tbuf_consume(struct tbuf *b, size_t n)
 {

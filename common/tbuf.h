@@ -6,6 +6,8 @@
 #ifndef TBUF_H
 #define TBUF_H
 
+#include <sys/uio.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,7 @@ void	 tbuf_init(struct tbuf *, size_t);
 void	 tbuf_free(struct tbuf *);
 void	 tbuf_reset(struct tbuf *);
 int	 tbuf_put(struct tbuf *, const void *, size_t);	/* TUN_ETOOBIG */
+int	 tbuf_put_iov(struct tbuf *, const struct iovec *, size_t, size_t);
 uint8_t	*tbuf_reserve(struct tbuf *, size_t);		/* NULL: over max */
 void	 tbuf_commit(struct tbuf *, size_t);
 void	 tbuf_consume(struct tbuf *, size_t);

@@ -534,6 +534,43 @@ START_TEST(test_tbuf_ceiling)
 }
 END_TEST
 
+/* What a short writev() left: every cut of three pieces, and no room. */
+START_TEST(test_tbuf_put_iov)
+{
+	const char	*all = "abcdefghij";
+	struct iovec	 iov[4];
+	struct tbuf	 b;
+	size_t		 skip;
+
+	iov[0].iov_base = (void *)(uintptr_t)all;
+	iov[0].iov_len = 3;
+	iov[1].iov_base = (void *)(uintptr_t)(all + 3);
+	iov[1].iov_len = 0;			/* an empty piece */
+	iov[2].iov_base = (void *)(uintptr_t)(all + 3);
+	iov[2].iov_len = 5;
+	iov[3].iov_base = (void *)(uintptr_t)(all + 8);
+	iov[3].iov_len = 2;
+	for (skip = 0; skip <= 12; skip++) {
+		tbuf_init(&b, 64);
+		ck_assert_int_eq(tbuf_put(&b, "<", 1), 0);
+		ck_assert_int_eq(tbuf_put_iov(&b, iov, 4, skip), 0);
+		ck_assert_uint_eq(tbuf_len(&b), 1 + (skip < 10 ? 10 - skip : 0));
+		ck_assert_mem_eq(tbuf_ptr(&b) + 1, all + (skip < 10 ? skip : 10),
+		    tbuf_len(&b) - 1);
+		tbuf_free(&b);
+	}
+	tbuf_init(&b, 9);
+	ck_assert_int_eq(tbuf_put_iov(&b, iov, 4, 0), TUN_ETOOBIG);
+	ck_assert_uint_eq(tbuf_len(&b), 0);	/* nothing of it */
+	ck_assert_int_eq(tbuf_put_iov(&b, iov, 4, 1), 0);
+	ck_assert_mem_eq(tbuf_ptr(&b), "bcdefghij", 9);
+	ck_assert_int_eq(tbuf_put_iov(&b, iov, 0, 0), 0);
+	ck_assert_int_eq(tbuf_put_iov(&b, iov, 4, 10), 0);
+	ck_assert_uint_eq(tbuf_len(&b), 9);
+	tbuf_free(&b);
+}
+END_TEST
+
 START_TEST(test_hexval)
 {
 	const char	*hex = "0123456789abcdefABCDEF";
@@ -753,6 +790,7 @@ util_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_tbuf_ceiling);
 	tcase_add_test(tc, test_tbuf_consume);
+	tcase_add_test(tc, test_tbuf_put_iov);
 	tcase_add_test(tc, test_tbuf_reserve_commit);
 	tcase_add_test(tc, test_tbuf_shrink_reset);
 	tcase_add_test(tc, test_tbuf_stream);
