@@ -231,7 +231,8 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	pr->st = st;			/* the MHD side's reference */
 	atomic_fetch_add(&tunneld_inflight, 1);
 	pthread_mutex_lock(&st->mtx);
-	loop_notify_locked(st);
+	if (!session_open_direct(st))
+		loop_notify_locked(st);
 	pthread_mutex_unlock(&st->mtx);
 	return MHD_YES;
 }

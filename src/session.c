@@ -4,8 +4,12 @@
  * It polls the sessions' sockets and an eventfd with epoll.  Other threads
  * hand it work through its inbox under loop.mtx: new sessions from the
  * upgrade handler, streams with news from the MHD side (loop_notify_locked),
- * and sessions to kick from the API.  Only this thread reads or writes a
- * session's socket, its stream table and the protocol state of its streams.
+ * and sessions to kick from the API.  Only this thread reads a session's
+ * socket, and only it keeps the stream table and the protocol state of
+ * the streams in it.  It writes to the socket under the session's wmtx,
+ * and so may a pool thread, for the OPEN of a request without a body
+ * (session_open_direct): then the stream waits in s->opened until the
+ * loop takes it (session_adopt), before it looks a stream up.
  */
 #include "config.h"
 
@@ -14,6 +18,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -77,6 +83,7 @@ static bool	 session_serves(const struct session *, const char *);
 static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
 static int	 session_flush(struct session *);
+static int	 session_send_tbuf(struct session *, struct tbuf *);
 static void	 session_pump(struct session *);
 static void	 session_frame(struct session *, int, const void *, size_t);
 static void	 session_send_msg(struct session *, struct tbuf *);
@@ -90,6 +97,7 @@ static struct stream *session_lookup(struct session *, uint32_t);
 static void	 session_tab_insert(struct session *, struct stream *);
 static void	 session_tab_remove(struct session *, struct stream *);
 static void	 session_free(struct session *);
+static void	 session_adopt(struct session *);
 
 int
 loop_start(void)
@@ -282,6 +290,8 @@ session_new(const char *tunnel_id, const char *peer)
 	s->dec.keep_mask = true;	/* unmasked as copied: session_input */
 	tbuf_init(&s->msg, PROTO_MAX_MSG);
 	tbuf_init(&s->wq, TUNNELD_WQ_MAX);
+	pthread_mutex_init(&s->wmtx, NULL);
+	tbuf_init(&s->wrem, PROTO_MAX_MSG + 2 * WS_MAX_HEADER + PROTO_HDR_LEN);
 	s->opened_ms = s->last_rx_ms = s->last_ping_ms = util_now_ms();
 	return s;
 }
@@ -293,6 +303,8 @@ session_free(struct session *s)
 		(void)close(s->fd);
 	tbuf_free(&s->msg);
 	tbuf_free(&s->wq);
+	tbuf_free(&s->wrem);
+	pthread_mutex_destroy(&s->wmtx);
 	free(s->base);
 	free(s->agent_id);
 	free(s->more);
@@ -604,9 +616,16 @@ session_message(struct session *s, uint8_t *buf, size_t len,
 		r = TUN_EPROTO;
 		goto out;
 	}
-	/* A stream may have ended on our side already: drop quietly. */
-	if ((st = session_lookup(s, m.stream_id)) == NULL)
-		goto out;
+	/*
+	 * Not in the table: a pool thread's OPEN (the answer can come back
+	 * before it has let go of s->wmtx), or a stream that has ended on
+	 * our side already: drop quietly.
+	 */
+	if ((st = session_lookup(s, m.stream_id)) == NULL) {
+		session_adopt(s);
+		if ((st = session_lookup(s, m.stream_id)) == NULL)
+			goto out;
+	}
 	switch (m.type) {
 	case PROTO_RESPONSE:
 		/* err_status: a stopping loop_notify_locked may set it. */
@@ -821,6 +840,13 @@ session_attach(struct session *s, struct proto_msg *m)
 		return 0;
 	}
 	util_sha256_hex(m->attach.token, strlen(m->attach.token), hash);
+	/*
+	 * No OPEN for the tunnel before ATTACHED: pool threads write none
+	 * until session_flush has sent it.
+	 */
+	pthread_mutex_lock(&s->wmtx);
+	s->wdirect = false;
+	pthread_mutex_unlock(&s->wmtx);
 	r = registry_attach(s, id, hash, &url);
 	if (r != 0) {
 		if (r == TUN_ENOENT) {
@@ -840,7 +866,9 @@ session_attach(struct session *s, struct proto_msg *m)
 		explicit_bzero(hash, sizeof(hash));
 		return 0;
 	}
-	s->multi = true;
+	pthread_mutex_lock(&s->wmtx);
+	s->multi = true;		/* read by pool threads */
+	pthread_mutex_unlock(&s->wmtx);
 	s->more = xreallocarray(s->more, (size_t)s->nmore + 1,
 	    sizeof(*s->more));
 	util_strlcpy(s->more[s->nmore++], id, TUNNELD_ID_LEN);
@@ -920,6 +948,10 @@ session_kill(struct session *s, int code, const char *why)
 		(void)session_flush(s);
 	}
 	s->dead = true;
+	pthread_mutex_lock(&s->wmtx);
+	s->wdirect = false;
+	pthread_mutex_unlock(&s->wmtx);
+	session_adopt(s);
 	if (s->ready)
 		log_info("tunnel %s: agent disconnected: %s", s->tunnel_id,
 		    why);
@@ -941,8 +973,10 @@ session_kill(struct session *s, int code, const char *why)
 	}
 	s->ready_tail = NULL;
 	epoll_ctl(loop.epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	pthread_mutex_lock(&s->wmtx);
 	(void)close(s->fd);
 	s->fd = -1;
+	pthread_mutex_unlock(&s->wmtx);
 	for (pp = &loop.sessions; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -983,31 +1017,54 @@ static int
 session_flush(struct session *s)
 {
 	struct epoll_event	ev;
-	ssize_t			n;
 	bool			want;
+	int			r;
 
-	while (tbuf_len(&s->wq) > 0 && s->fd != -1) {
-		n = send(s->fd, tbuf_ptr(&s->wq), tbuf_len(&s->wq),
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (n > 0) {
-			tbuf_consume(&s->wq, (size_t)n);
-			continue;
-		}
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			break;
+	pthread_mutex_lock(&s->wmtx);
+	/* A pool thread's OPEN is finished before anything else. */
+	if ((r = session_send_tbuf(s, &s->wrem)) == 0 &&
+	    tbuf_len(&s->wrem) == 0)
+		r = session_send_tbuf(s, &s->wq);
+	if (r != 0) {
 		s->closing = true;	/* no close frame on a broken socket */
 		tbuf_reset(&s->wq);
-		return -1;
+		tbuf_reset(&s->wrem);
 	}
 	if (tbuf_len(&s->wq) == 0)
 		tbuf_shrink(&s->wq);
-	want = tbuf_len(&s->wq) > 0;
+	want = tbuf_len(&s->wq) > 0 || tbuf_len(&s->wrem) > 0;
+	/* Only with nothing of ours waiting: HELLO and ATTACHED go first. */
+	s->wdirect = s->ready && !want && !s->closing && !s->dead &&
+	    s->fd != -1;
+	pthread_mutex_unlock(&s->wmtx);
+	if (r != 0)
+		return -1;
 	if (want != s->want_out && s->fd != -1 && !s->dead) {
 		ev.events = (s->rx_paused ? 0 : EPOLLIN | EPOLLRDHUP) |
 	    (want ? EPOLLOUT : 0);
 		ev.data.ptr = s;
 		epoll_ctl(loop.epfd, EPOLL_CTL_MOD, s->fd, &ev);
 		s->want_out = want;
+	}
+	return 0;
+}
+
+/* What the socket takes of b; under s->wmtx.  -1: it is broken. */
+static int
+session_send_tbuf(struct session *s, struct tbuf *b)
+{
+	ssize_t	n;
+
+	while (tbuf_len(b) > 0 && s->fd != -1) {
+		n = send(s->fd, tbuf_ptr(b), tbuf_len(b),
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0) {
+			tbuf_consume(b, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		return -1;
 	}
 	return 0;
 }
@@ -1140,6 +1197,7 @@ session_stream_news(struct stream *st)
 	uint64_t	 consumed;
 	bool		 cancel, upload, raw_pending;
 
+	session_adopt(s);
 	pthread_mutex_lock(&st->mtx);
 	st->in_inbox = false;
 	cancel = st->cancel;
@@ -1245,6 +1303,98 @@ session_stream_open(struct session *s, struct stream *st)
 	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
 	    (uint64_t)cfg.request_timeout * 1000 : 0;
 	session_tab_insert(s, st);
+}
+
+/*
+ * From a pool thread, under st->mtx: the OPEN and END of a request
+ * without a body, straight to the agent's socket when the loop has
+ * nothing waiting to be written, so that it need not be woken.  Whatever
+ * the socket does not take waits in s->wrem, ahead of the loop's own
+ * bytes.  False: the loop must be told (loop_notify_locked), to open the
+ * stream itself or to write the rest.
+ */
+bool
+session_open_direct(struct stream *st)
+{
+	struct session	*s = st->sess;
+	struct tbuf	 b;
+	struct iovec	 iov[4];
+	struct msghdr	 mh;
+	uint8_t		 oh[WS_MAX_HEADER], eh[WS_MAX_HEADER];
+	uint8_t		 end[PROTO_HDR_LEN];
+	size_t		 total, i;
+	ssize_t		 n;
+
+	if (!st->req_end || st->upgrade || st->cancel)
+		return false;
+	pthread_mutex_lock(&s->wmtx);
+	if (!s->wdirect || tbuf_len(&s->wrem) > 0) {
+		pthread_mutex_unlock(&s->wmtx);
+		return false;
+	}
+	/* Once several tunnels share the connection, OPEN names its own. */
+	if (s->multi)
+		st->open.tunnel = xstrdup(st->tunnel_id);
+	tbuf_init(&b, PROTO_MAX_MSG);
+	if (proto_encode_open(&b, st->id, &st->open) != 0) {
+		/* The loop answers 431. */
+		free(st->open.tunnel);
+		st->open.tunnel = NULL;
+		pthread_mutex_unlock(&s->wmtx);
+		tbuf_free(&b);
+		return false;
+	}
+	proto_head_clear(&st->open);
+	proto_put_hdr(end, PROTO_END, 0, st->id);
+	iov[0].iov_base = oh;
+	iov[0].iov_len = wsframe_header(oh, WS_OP_BINARY, true, tbuf_len(&b),
+	    NULL);
+	iov[1].iov_base = tbuf_ptr(&b);
+	iov[1].iov_len = tbuf_len(&b);
+	iov[2].iov_base = eh;
+	iov[2].iov_len = wsframe_header(eh, WS_OP_BINARY, true, sizeof(end),
+	    NULL);
+	iov[3].iov_base = end;
+	iov[3].iov_len = sizeof(end);
+	for (total = 0, i = 0; i < 4; i++)
+		total += iov[i].iov_len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 4;
+	/* An error is the loop's to see, on its next write. */
+	if ((n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
+		n = 0;
+	(void)tbuf_put_iov(&s->wrem, iov, 4, (size_t)n);	/* it fits */
+	st->open_sent = true;
+	st->end_sent = true;
+	st->credit = s->peer_window;
+	st->recv_left = PROTO_DEFAULT_WINDOW;
+	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
+	    (uint64_t)cfg.request_timeout * 1000 : 0;
+	stream_ref(st);			/* s->opened's */
+	st->opened_next = s->opened;
+	s->opened = st;
+	pthread_mutex_unlock(&s->wmtx);
+	tbuf_free(&b);
+	return (size_t)n == total;
+}
+
+/* Loop: into the table, the streams pool threads have opened. */
+static void
+session_adopt(struct session *s)
+{
+	struct stream	*st, *next;
+
+	pthread_mutex_lock(&s->wmtx);
+	st = s->opened;
+	s->opened = NULL;
+	pthread_mutex_unlock(&s->wmtx);
+	for (; st != NULL; st = next) {
+		next = st->opened_next;
+		st->opened_next = NULL;
+		session_tab_insert(s, st);
+		stream_unref(st);	/* s->opened's */
+	}
 }
 
 /*
@@ -1393,6 +1543,7 @@ loop_tick(uint64_t now)
 			s->last_ping_ms = now;
 			session_frame(s, WS_OP_PING, "tunneld", 7);
 		}
+		session_adopt(s);	/* their deadlines too */
 		for (i = 0; i < s->tabsize; i++) {
 			for (st = s->tab[i]; st != NULL; st = snext) {
 				snext = st->tab_next;

@@ -5,8 +5,11 @@
  * (session.c) owns every agent WebSocket and every stream's protocol state.
  * A public request becomes a stream handed to the loop through its inbox
  * (mutex + eventfd) while its MHD connection is suspended; no pool thread
- * ever waits on a tunnel.  Data between the two sides of a stream crosses
- * under the stream's own mutex.
+ * ever waits on a tunnel.  A request without a body is the exception: the
+ * pool thread writes its OPEN and END to the agent's socket itself when
+ * nothing else is being written (session_open_direct), and the loop takes
+ * the stream into its table afterwards.  Data between the two sides of a
+ * stream crosses under the stream's own mutex.
  */
 #ifndef TUNNELD_H
 #define TUNNELD_H
@@ -235,6 +238,11 @@ struct session {
 	uint64_t		 last_rx_ms;
 	uint64_t		 last_ping_ms;
 	uint64_t		 opened_ms;
+	/* the socket's write side, shared with the pool threads */
+	pthread_mutex_t		 wmtx;		/* for all of them, and send() */
+	bool			 wdirect;	/* pool threads may write */
+	struct tbuf		 wrem;		/* what theirs left unwritten */
+	struct stream		*opened;	/* theirs, not in tab yet */
 	/* loop private */
 	struct stream		**tab;		/* open-addressed by id */
 	size_t			 tabsize;
@@ -290,6 +298,7 @@ struct stream {
 	struct stream		*inbox_next;
 	struct stream		*tab_next;
 	struct stream		*defer_next;
+	struct stream		*opened_next;	/* under sess->wmtx */
 	/* upgraded (WebSocket passthrough): see relay.c */
 	bool			 upgrade;	/* the caller asked to upgrade */
 	bool			 raw_pending;	/* MHD handed the socket over */
@@ -462,6 +471,7 @@ void		 session_send_reset(struct session *, uint32_t, uint32_t,
 void		 session_send_window(struct session *, uint32_t, uint32_t);
 void		 session_stream_finish(struct session *, struct stream *);
 void		 session_stream_raw(struct session *, struct stream *);
+bool		 session_open_direct(struct stream *);
 void		 loop_wake(void);
 void		 session_output(struct session *);
 void		 session_ref(struct session *);

@@ -148,4 +148,43 @@ else
 	done
 fi
 
+# --- the agent stops reading ----------------------------------------------
+# A new tunnel-client, stopped at once, and 150 requests with 60 KB heads:
+# more than the sockets between the two hold (the client's receive buffer
+# has not grown yet), so tunneld's writes of them are cut off and the rest
+# waits.  Once the agent reads again each request is answered, and each
+# with its own answer.
+start_client "$LOCAL_PORT"
+kill -STOP "$CLIENT_PID"
+python3 - "$PUBLIC_URL" >"$TMPD/heads.out" 2>&1 <<'PYEOF' &
+import http.client, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+pad = "p" * 60000
+good = []
+def one(i):
+    try:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        c.request("GET", u.path + "echo?i=%d" % i, headers={"X-Pad": pad})
+        r = c.getresponse()
+        body = r.read()
+        if r.status == 200 and b'"path": "/echo?i=%d"' % i in body:
+            good.append(i)
+    except Exception as e:
+        print(i, e)
+ts = [threading.Thread(target=one, args=(i,)) for i in range(150)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join(90)
+print("answered", len(good))
+PYEOF
+heads=$!
+sleep 2
+kill -CONT "$CLIENT_PID"
+wait "$heads"
+is "150 big heads across a stopped agent: all answered, each its own" \
+    "$(tail -n 1 "$TMPD/heads.out")" "answered 150"
+check "tunneld runs on" alive "$TUNNELD_PID"
+check "tunnel-client runs on" alive "$CLIENT_PID"
+
 done_testing
