@@ -60,6 +60,7 @@ struct loop {
 
 static struct loop	 loop = { .mtx = PTHREAD_MUTEX_INITIALIZER };
 static atomic_int	 loop_nsessions;
+static atomic_bool	 loop_waiting;	/* in epoll_wait: waking it costs */
 
 static void	*loop_main(void *);
 static void	 loop_release_deferred(void);
@@ -323,7 +324,9 @@ loop_main(void *arg)
 	bool			 stopping;
 
 	for (;;) {
+		atomic_store_explicit(&loop_waiting, true, memory_order_relaxed);
 		n = epoll_wait(loop.epfd, evs, 64, LOOP_TICK_MS);
+		atomic_store_explicit(&loop_waiting, false, memory_order_relaxed);
 		if (n == -1 && errno != EINTR)
 			fatal("epoll_wait");
 		for (i = 0; i < n; i++) {
@@ -1307,10 +1310,10 @@ session_stream_open(struct session *s, struct stream *st)
 
 /*
  * From a pool thread, under st->mtx: the OPEN and END of a request
- * without a body, straight to the agent's socket when the loop has
- * nothing waiting to be written, so that it need not be woken.  Whatever
- * the socket does not take waits in s->wrem, ahead of the loop's own
- * bytes.  False: the loop must be told (loop_notify_locked), to open the
+ * without a body, straight to the agent's socket when the loop sleeps and
+ * has nothing waiting to be written, so that it need not be woken.
+ * Whatever the socket does not take waits in s->wrem, ahead of the loop's
+ * own bytes.  False: the loop must be told (loop_notify_locked), to open the
  * stream itself or to write the rest.
  */
 bool
@@ -1325,7 +1328,12 @@ session_open_direct(struct stream *st)
 	size_t		 total, i;
 	ssize_t		 n;
 
-	if (!st->req_end || st->upgrade || st->cancel)
+	/*
+	 * An awake loop takes it in its stride, and writes many OPENs in one
+	 * send() when they come fast.
+	 */
+	if (!st->req_end || st->upgrade || st->cancel ||
+	    !atomic_load_explicit(&loop_waiting, memory_order_relaxed))
 		return false;
 	pthread_mutex_lock(&s->wmtx);
 	if (!s->wdirect || tbuf_len(&s->wrem) > 0) {

@@ -149,15 +149,15 @@ else
 fi
 
 # --- the agent stops reading ----------------------------------------------
-# A new tunnel-client, stopped at once, and 150 requests with 60 KB heads:
-# more than the sockets between the two hold (the client's receive buffer
-# has not grown yet), so tunneld's writes of them are cut off and the rest
-# waits.  Once the agent reads again each request is answered, and each
-# with its own answer.
+# A new tunnel-client, stopped at once, and 150 requests with 60 KB heads,
+# 15 ms apart: more than the sockets between the two hold (the client's
+# receive buffer has not grown yet), so a write of one is cut off and the
+# rest of it, and of the others, waits.  Once the agent reads again each
+# request is answered, and each with its own answer.
 start_client "$LOCAL_PORT"
 kill -STOP "$CLIENT_PID"
 python3 - "$PUBLIC_URL" >"$TMPD/heads.out" 2>&1 <<'PYEOF' &
-import http.client, sys, threading, urllib.parse
+import http.client, sys, threading, time, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1])
 pad = "p" * 60000
 good = []
@@ -174,12 +174,13 @@ def one(i):
 ts = [threading.Thread(target=one, args=(i,)) for i in range(150)]
 for t in ts:
     t.start()
+    time.sleep(0.015)   # one at a time: tunneld's workers write them
 for t in ts:
     t.join(90)
 print("answered", len(good))
 PYEOF
 heads=$!
-sleep 2
+sleep 4
 kill -CONT "$CLIENT_PID"
 wait "$heads"
 is "150 big heads across a stopped agent: all answered, each its own" \
