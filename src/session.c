@@ -9,7 +9,8 @@
  * the streams in it.  It writes to the socket under the session's wmtx,
  * and so may a pool thread, for the OPEN of a request without a body
  * (session_open_direct): then the stream waits in s->opened until the
- * loop takes it (session_adopt), before it looks a stream up.
+ * loop takes it (session_adopt), which it does before it looks a stream
+ * up and before it goes over the table for streams to fail.
  */
 #include "config.h"
 
@@ -919,6 +920,7 @@ session_drop_tunnel(struct session *s, const char *id, int code,
 	}
 	log_info("tunnel %s: agent from %s dropped: %s", id, s->peer, why);
 	session_attach_reply(s, PROTO_DETACH, id, NULL, code, why);
+	session_adopt(s);
 	for (i = 0; i < s->tabsize; i++) {
 		for (st = s->tab[i]; st != NULL; st = next) {
 			next = st->tab_next;
@@ -1035,10 +1037,12 @@ session_flush(struct session *s)
 	}
 	if (tbuf_len(&s->wq) == 0)
 		tbuf_shrink(&s->wq);
+	if (tbuf_len(&s->wrem) == 0)
+		tbuf_shrink(&s->wrem);
 	want = tbuf_len(&s->wq) > 0 || tbuf_len(&s->wrem) > 0;
 	/* Only with nothing of ours waiting: HELLO and ATTACHED go first. */
-	s->wdirect = s->ready && !want && !s->closing && !s->dead &&
-	    s->fd != -1;
+	s->wdirect = s->ready && !want && !s->closing && !s->goaway &&
+	    !s->dead && s->fd != -1;
 	pthread_mutex_unlock(&s->wmtx);
 	if (r != 0)
 		return -1;
@@ -1185,6 +1189,11 @@ session_goaway(struct session *s, int code, const char *why)
 {
 	struct tbuf	b;
 
+	/* Nothing opens after it, a pool thread's OPEN neither. */
+	s->goaway = true;
+	pthread_mutex_lock(&s->wmtx);
+	s->wdirect = false;
+	pthread_mutex_unlock(&s->wmtx);
 	tbuf_init(&b, 1024);
 	if (proto_encode_goaway(&b, code, why) == 0)
 		session_send_msg(s, &b);

@@ -6,10 +6,10 @@
  * A public request becomes a stream handed to the loop through its inbox
  * (mutex + eventfd) while its MHD connection is suspended; no pool thread
  * ever waits on a tunnel.  A request without a body is the exception: the
- * pool thread writes its OPEN and END to the agent's socket itself when
- * nothing else is being written (session_open_direct), and the loop takes
- * the stream into its table afterwards.  Data between the two sides of a
- * stream crosses under the stream's own mutex.
+ * pool thread writes its OPEN and END to the agent's socket itself while
+ * the loop sleeps and nothing else is being written (session_open_direct),
+ * and the loop takes the stream into its table afterwards.  Data between
+ * the two sides of a stream crosses under the stream's own mutex.
  */
 #ifndef TUNNELD_H
 #define TUNNELD_H
@@ -219,6 +219,7 @@ struct session {
 	/* more tunnels served (ATTACH), loop private; tunnel_id first */
 	char			(*more)[TUNNELD_ID_LEN];
 	int			 nmore;
+	/* multi and fd change under wmtx: pool threads read them */
 	bool			 multi;		/* OPEN names the tunnel */
 	int			 fd;		/* ours: detached from MHD */
 	struct wsframe_dec	 dec;
@@ -232,6 +233,7 @@ struct session {
 	bool			 rx_paused;	/* global memory cap */
 	bool			 overflow;	/* write queue over its ceiling */
 	bool			 relay_blocked;	/* an upgraded stream waits */
+	bool			 goaway;	/* sent: pool threads stop */
 	uint32_t		 peer_window;
 	atomic_uint		 next_id;
 	atomic_int		 nstreams;
@@ -239,7 +241,7 @@ struct session {
 	uint64_t		 last_ping_ms;
 	uint64_t		 opened_ms;
 	/* the socket's write side, shared with the pool threads */
-	pthread_mutex_t		 wmtx;		/* for all of them, and send() */
+	pthread_mutex_t		 wmtx;		/* these, and every send() */
 	bool			 wdirect;	/* pool threads may write */
 	struct tbuf		 wrem;		/* what theirs left unwritten */
 	struct stream		*opened;	/* theirs, not in tab yet */
@@ -285,7 +287,10 @@ struct stream {
 	struct tbuf		 body;		/* response bytes for MHD */
 	bool			 resp_end;
 	bool			 resp_reset;
-	/* loop private */
+	/*
+	 * loop private (a pool thread that opens the stream sets them before
+	 * it puts it in sess->opened)
+	 */
 	bool			 open_sent;
 	bool			 end_sent;
 	bool			 in_table;

@@ -87,9 +87,17 @@ tcurl -s --parallel --parallel-max 20 -w '%{http_code}\n' -K "$TMPD/par.cfg" \
 is "40 parallel requests over both tunnels: all 200" \
     "$(grep -c '^200$' "$TMPD/par.codes")" "40"
 
-# One tunnel deleted: the client says so and serves the other.
+# One tunnel deleted: the client says so and serves the other.  A request
+# in flight on it ends at once with 502 instead of its answer.
+tcurl -o /dev/null -w '%{http_code}' "$SERVER_URL/api-$$/slow?ms=3000" \
+    >"$TMPD/inflight.code" &
+inflight=$!
+sleep "$([ "$SLOW" -gt 1 ] && echo 1 || echo 0.1)"
 tcurl -X DELETE -H "X-API-Key: $KEY" "$SERVER_URL/api/tunnels/api-$$" \
     >/dev/null
+wait "$inflight"
+is "a request in flight on the deleted tunnel: 502" \
+    "$(cat "$TMPD/inflight.code")" "502"
 check "the client says the api tunnel was deleted" wait_for 5 grep -q \
     "tunnel api-$$ was deleted" "$RUN_LOG"
 check "and keeps running" alive "$RUN_PID"
