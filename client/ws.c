@@ -16,8 +16,8 @@
  * bytes at a time) into one buffer: one send() for many messages.  On a
  * plain connection the curl thread writes a batch itself when nothing is
  * being written (ws_send_direct), through a dup() of the socket that is
- * closed only here, in ws_link_down(): a number lws closes and the system
- * gives out again is never written to.  Quiet links are pinged, and dropped when
+ * closed only here, after a CLOSE or in ws_link_down(): a number lws
+ * closes and the system gives out again is never written to.  Quiet links are pinged, and dropped when
  * nothing comes back.  A lost link is retried forever with exponential
  * backoff and jitter; a refused token makes a new tunnel.
  */
@@ -1182,8 +1182,8 @@ ws_writeable(struct link *l, struct lws *wsi)
 /*
  * From the curl thread: write what it queued, if the connection is plain
  * and nothing else is being written.  False if the lws thread has to
- * carry on (ws_wake): the socket did not take it all, or it was not ours
- * to write.
+ * carry on (ws_wake): the socket did not take it all, or the lws thread
+ * is writing, or it was not ours to write.
  */
 bool
 ws_send_direct(void)
@@ -1191,7 +1191,9 @@ ws_send_direct(void)
 	struct link	*l = &client.links[0];
 	bool		 more, done = false;
 
-	pthread_mutex_lock(&client.wmtx);
+	/* Not behind the lws thread's writes, TLS ones above all. */
+	if (pthread_mutex_trylock(&client.wmtx) != 0)
+		return false;
 	if (l->wfd != -1 && l->out.head == NULL) {
 		more = ws_take(l);
 		if (l->out.head != NULL && ws_sendmsg(l) != 0)
