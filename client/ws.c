@@ -17,9 +17,10 @@
  * plain connection the curl thread writes a batch itself when nothing is
  * being written (ws_send_direct), through a dup() of the socket that is
  * closed only here, after a CLOSE or in ws_link_down(): a number lws
- * closes and the system gives out again is never written to.  Quiet links are pinged, and dropped when
- * nothing comes back.  A lost link is retried forever with exponential
- * backoff and jitter; a refused token makes a new tunnel.
+ * closes and the system gives out again is never written to.  Quiet links
+ * are pinged, and dropped when nothing comes back.  A lost link is retried
+ * forever with exponential backoff and jitter; a refused token makes a new
+ * tunnel.
  */
 #include "config.h"
 

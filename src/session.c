@@ -92,6 +92,9 @@ static void	 session_send_msg(struct session *, struct tbuf *);
 static void	 session_goaway(struct session *, int, const char *);
 static void	 session_stream_news(struct stream *);
 static void	 session_stream_open(struct session *, struct stream *);
+static int	 session_encode_open(struct session *, struct stream *,
+		    struct tbuf *);
+static void	 session_stream_opened(struct session *, struct stream *);
 static struct session *session_stream_move(struct stream *);
 static void	 session_stream_fail(struct stream *, int, const char *);
 static void	 session_ready_push(struct session *, struct stream *);
@@ -1294,11 +1297,7 @@ session_stream_open(struct session *s, struct stream *st)
 
 	tbuf_init(&b, PROTO_MAX_MSG);
 	pthread_mutex_lock(&st->mtx);
-	/* Once several tunnels share the connection, OPEN names its own. */
-	if (s->multi)
-		st->open.tunnel = xstrdup(st->tunnel_id);
-	r = proto_encode_open(&b, st->id, &st->open);
-	proto_head_clear(&st->open);
+	r = session_encode_open(s, st, &b);
 	pthread_mutex_unlock(&st->mtx);
 	if (r != 0) {
 		tbuf_free(&b);
@@ -1309,12 +1308,40 @@ session_stream_open(struct session *s, struct stream *st)
 	}
 	session_send_msg(s, &b);
 	tbuf_free(&b);
+	session_stream_opened(s, st);
+	session_tab_insert(s, st);
+}
+
+/*
+ * st's OPEN into b, under st->mtx; the head goes into it.  Once several
+ * tunnels share the connection, OPEN names its own.  Non-zero: too large
+ * for the tunnel, and the head is left as it was.
+ */
+static int
+session_encode_open(struct session *s, struct stream *st, struct tbuf *b)
+{
+	int	r;
+
+	if (s->multi)
+		st->open.tunnel = xstrdup(st->tunnel_id);
+	if ((r = proto_encode_open(b, st->id, &st->open)) != 0) {
+		free(st->open.tunnel);
+		st->open.tunnel = NULL;
+		return r;
+	}
+	proto_head_clear(&st->open);
+	return 0;
+}
+
+/* OPEN has gone out, or waits to: credit, window and deadline start. */
+static void
+session_stream_opened(struct session *s, struct stream *st)
+{
 	st->open_sent = true;
 	st->credit = s->peer_window;
 	st->recv_left = PROTO_DEFAULT_WINDOW;
 	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
 	    (uint64_t)cfg.request_timeout * 1000 : 0;
-	session_tab_insert(s, st);
 }
 
 /*
@@ -1349,19 +1376,13 @@ session_open_direct(struct stream *st)
 		pthread_mutex_unlock(&s->wmtx);
 		return false;
 	}
-	/* Once several tunnels share the connection, OPEN names its own. */
-	if (s->multi)
-		st->open.tunnel = xstrdup(st->tunnel_id);
 	tbuf_init(&b, PROTO_MAX_MSG);
-	if (proto_encode_open(&b, st->id, &st->open) != 0) {
+	if (session_encode_open(s, st, &b) != 0) {
 		/* The loop answers 431. */
-		free(st->open.tunnel);
-		st->open.tunnel = NULL;
 		pthread_mutex_unlock(&s->wmtx);
 		tbuf_free(&b);
 		return false;
 	}
-	proto_head_clear(&st->open);
 	proto_put_hdr(end, PROTO_END, 0, st->id);
 	iov[0].iov_base = oh;
 	iov[0].iov_len = wsframe_header(oh, WS_OP_BINARY, true, tbuf_len(&b),
@@ -1382,12 +1403,8 @@ session_open_direct(struct stream *st)
 	if ((n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
 		n = 0;
 	(void)tbuf_put_iov(&s->wrem, iov, 4, (size_t)n);	/* it fits */
-	st->open_sent = true;
+	session_stream_opened(s, st);
 	st->end_sent = true;
-	st->credit = s->peer_window;
-	st->recv_left = PROTO_DEFAULT_WINDOW;
-	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
-	    (uint64_t)cfg.request_timeout * 1000 : 0;
 	stream_ref(st);			/* s->opened's */
 	st->opened_next = s->opened;
 	s->opened = st;
