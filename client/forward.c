@@ -130,6 +130,7 @@ static int	 forward_up_feed(struct stream *, const uint8_t *, size_t);
 static int	 forward_up_read(struct stream *);
 static int	 forward_up_write(struct stream *);
 static void	 forward_up_service(struct stream *, short);
+static void	 forward_poll_room(size_t);
 static int	 forward_up_pollset(void);
 static void	 forward_up_ready(int);
 
@@ -215,10 +216,15 @@ forward_wake(void)
 		curl_multi_wakeup(client.multi);
 }
 
+/*
+ * A turn: the inbox, curl, the raw connections; what is queued for the
+ * server is written; then the wait, with the server's connection in the
+ * poll set once this thread reads it (ws_read_direct).
+ */
 static void *
 forward_main(void *arg)
 {
-	int	running, n;
+	int	running, n, rfd;
 
 	while (!client_stopping()) {
 		forward_drain();
@@ -231,9 +237,17 @@ forward_main(void *arg)
 			if (!ws_send_direct())
 				ws_wake();
 		}
-		curl_multi_poll(client.multi, n > 0 ? fwd_poll : NULL,
-		    (unsigned int)n, 1000, NULL);
+		if ((rfd = ws_direct_fd()) != -1) {
+			forward_poll_room((size_t)n + 1);
+			fwd_poll[n].fd = rfd;
+			fwd_poll[n].events = POLLIN;
+			fwd_poll[n].revents = 0;
+		}
+		curl_multi_poll(client.multi, n > 0 || rfd != -1 ? fwd_poll :
+		    NULL, (unsigned int)n + (rfd != -1), 1000, NULL);
 		forward_up_ready(n);
+		if (ws_read_direct(rfd != -1 && fwd_poll[n].revents != 0))
+			forward_ws_wake();
 	}
 	return NULL;
 }
@@ -1681,6 +1695,17 @@ deadline:
 		    "no response in time" : "connect timed out");
 }
 
+/* Room for n entries in the poll set. */
+static void
+forward_poll_room(size_t n)
+{
+	if (n <= fwd_npoll)
+		return;
+	fwd_npoll = fwd_npoll == 0 ? 64 : fwd_npoll * 2;
+	fwd_poll = xreallocarray(fwd_poll, fwd_npoll, sizeof(*fwd_poll));
+	fwd_pollst = xreallocarray(fwd_pollst, fwd_npoll, sizeof(*fwd_pollst));
+}
+
 /* Poll set: the raw connections that wait for something. */
 static int
 forward_up_pollset(void)
@@ -1692,13 +1717,7 @@ forward_up_pollset(void)
 	for (st = client.all; st != NULL; st = st->all_next) {
 		if (st->up == NULL || (ev = forward_up_events(st)) == 0)
 			continue;
-		if (n == fwd_npoll) {
-			fwd_npoll = fwd_npoll == 0 ? 64 : fwd_npoll * 2;
-			fwd_poll = xreallocarray(fwd_poll, fwd_npoll,
-			    sizeof(*fwd_poll));
-			fwd_pollst = xreallocarray(fwd_pollst, fwd_npoll,
-			    sizeof(*fwd_pollst));
-		}
+		forward_poll_room(n + 1);
 		fwd_poll[n].fd = st->up->fd;
 		fwd_poll[n].events = ev;
 		fwd_poll[n].revents = 0;

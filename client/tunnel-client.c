@@ -219,6 +219,9 @@ main(int argc, char *argv[])
 	client.opt = &opt;
 	pthread_mutex_init(&client.mtx, NULL);
 	pthread_mutex_init(&client.wmtx, NULL);
+	pthread_mutex_init(&client.rmtx, NULL);
+	client.rfd = -1;
+	tbuf_init(&client.back, PROTO_MAX_MSG);
 	atomic_init(&client.stop, false);
 	if (options_server_url(opt.server, &client.srv) != 0)
 		fatalx("bad server URL %s", opt.server);

@@ -43,6 +43,7 @@
 #define TC_OUTQ_MAX		(4 * 1024 * 1024)	/* queued DATA, all links */
 #define TC_OUTQ_LOW		(TC_OUTQ_MAX / 2)
 #define TC_RX_BUFFER		(256 * 1024)	/* one read */
+#define TC_RX_READS		4	/* reads per curl-thread turn */
 #define TC_CURL_BUFFER		(256 * 1024)	/* one read from the service */
 #define TC_MALLOC_KEEP		(32 * 1024 * 1024)	/* freed, kept */
 #define TC_MALLOC_MMAP		(1024 * 1024)	/* mmap from this size */
@@ -213,8 +214,9 @@ struct link {
 	gnutls_session_t	 tls;		/* https: our TLS on lws's socket */
 	const uint8_t		*tls_in;	/* ciphertext for GnuTLS to pull */
 	size_t			 tls_in_len;
+	/* dec and rx: the reader's (client.rx_mode) */
 	struct wsframe_dec	 dec;		/* the server's frames */
-	uint64_t		 rx_ms;		/* bytes last came in at */
+	uint64_t		 rx_ms;		/* bytes last came in at (atomic) */
 	const char		*down_why;	/* why we closed it, for the log */
 	uint16_t		 attempts;
 	uint64_t		 up_ms;		/* HELLO received at */
@@ -240,6 +242,20 @@ struct client {
 	struct server_url	 srv;
 	pthread_mutex_t		 mtx;
 	pthread_mutex_t		 wmtx;		/* writes to the server */
+	/*
+	 * Under rmtx: a plain connection, once HELLO is in, is read by the
+	 * curl thread (ws_read_direct).  It hands any message but stream
+	 * news back to the lws thread and reads nothing more until that
+	 * one has been dealt with.
+	 */
+	pthread_mutex_t		 rmtx;
+	int			 rx_mode;	/* WS_RX_* */
+	int			 rfd;		/* the curl thread's dup, or -1 */
+	uint8_t			*rbuf;		/* read, TC_RX_BUFFER */
+	size_t			 rbuf_off, rbuf_len;	/* not taken apart yet */
+	struct tbuf		 back;		/* WS_RX_BACK: the message */
+	uint16_t		 back_code;	/* ... or the end: CLOSE code, */
+	const char		*back_why;	/* and why (NULL: a message) */
 	atomic_bool		 stop;
 	int			 exit_code;
 	struct link		*links;
@@ -271,6 +287,13 @@ struct client {
  * bodies once it is CAPTURE_DONE, so readers look at those without the
  * lock after checking the state under it (capture_view).
  */
+/* client.rx_mode: who reads the connection */
+enum {
+	WS_RX_LWS,		/* the lws thread (TLS, or before HELLO) */
+	WS_RX_DIRECT,		/* the curl thread */
+	WS_RX_BACK		/* nobody: client.back waits for lws */
+};
+
 enum { CAPTURE_PENDING, CAPTURE_HEAD, CAPTURE_DONE };
 
 struct capbody {
@@ -371,6 +394,8 @@ void		 ws_run(void);
 void		 ws_free(void);
 void		 ws_wake(void);
 bool		 ws_send_direct(void);
+int		 ws_direct_fd(void);
+bool		 ws_read_direct(bool);
 void		 ws_queue_locked(struct link *, bool, struct omsg *);
 
 /* wsout.c */

@@ -10,7 +10,13 @@
  * the frames, read with the same decoder as tunneld's (wsframe.c), whole
  * buffers at a time (lws 4.1's own client parser takes one byte per call).
  * Then HELLO, and the server's messages are dispatched: stream news goes
- * to the curl thread (forward.c) under client.mtx.  Outgoing messages
+ * to the curl thread (forward.c) under client.mtx.  Once HELLO is in on a
+ * plain connection, the curl thread reads it itself (ws_read_direct, lws
+ * no longer polls it for input): an OPEN then reaches curl without a
+ * wake-up of another thread.  It deals with stream news and PINGs and
+ * hands any other message back to the lws thread, reading nothing more
+ * until that one is dealt with, so that the order holds; an end (EOF, a
+ * CLOSE, a bad frame) goes back the same way and the lws thread closes.  Outgoing messages
  * wait in the link's two queues (control first, then DATA and END).  Each
  * WRITEABLE callback frames a batch of them (masked with fresh keys, 8
  * bytes at a time) into one buffer: one send() for many messages.  On a
@@ -105,6 +111,12 @@ static struct omsg *ws_pop_locked(struct link *);
 static int	 ws_out_frames(struct link *);
 static int	 ws_sendmsg(struct link *);
 static bool	 ws_take(struct link *);
+static void	 ws_go_direct(struct link *, struct lws *);
+static void	 ws_direct_off(void);
+static int	 ws_rx_frames(struct link *);
+static int	 ws_rx_message(struct link *, const uint8_t *, size_t);
+static void	 ws_rx_end(uint16_t, const char *);
+static void	 ws_back(struct link *);
 
 static uint8_t	*ws_plain;		/* the lws thread's TLS read buffer */
 static gnutls_certificate_credentials_t ws_cred;
@@ -202,6 +214,10 @@ ws_free(void)
 	client.ctx = NULL;
 	free(ws_plain);
 	ws_plain = NULL;
+	ws_direct_off();
+	free(client.rbuf);
+	client.rbuf = NULL;
+	tbuf_free(&client.back);
 	if (ws_cred != NULL)
 		gnutls_certificate_free_credentials(ws_cred);
 	ws_cred = NULL;
@@ -434,6 +450,7 @@ ws_link_down(struct link *l, const char *why)
 	size_t		 i;
 	bool		 was_up = l->hello_done;
 
+	ws_direct_off();
 	l->wsi = NULL;
 	lws_sul_cancel(&l->ka);
 	if (l->down_why != NULL)
@@ -953,6 +970,8 @@ ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return ws_writeable(l, wsi);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		l = &client.links[0];
+		if (l->wsi != NULL && l->hs == WS_HS_OPEN)
+			ws_back(l);
 		if (l->wsi != NULL && l->hs == WS_HS_OPEN && ws_pending(l))
 			lws_callback_on_writable(l->wsi);
 		break;
@@ -971,9 +990,17 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 {
 	struct wsframe_ev	 ev;
 	size_t			 used;
-	int			 r;
+	int			 r, mode;
 
-	l->rx_ms = util_now_ms();
+	__atomic_store_n(&l->rx_ms, util_now_ms(), __ATOMIC_RELAXED);
+	pthread_mutex_lock(&client.rmtx);
+	mode = client.rx_mode;
+	pthread_mutex_unlock(&client.rmtx);
+	if (mode != WS_RX_LWS) {
+		/* lws does not read a connection the curl thread reads. */
+		log_warn("read by two threads at once: closing the connection");
+		return -1;
+	}
 	if (l->hs == WS_HS_WAIT &&
 	    (r = ws_handshake_rx(l, wsi, &p, &len)) != 1)
 		return r;
@@ -1022,6 +1049,7 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 			return -1;
 		}
 	}
+	ws_go_direct(l, wsi);
 	return 0;
 }
 
@@ -1107,7 +1135,7 @@ ws_keepalive_cb(lws_sorted_usec_list_t *sul)
 
 	if (l->wsi == NULL || l->hs != WS_HS_OPEN)
 		return;
-	quiet = util_now_ms() - l->rx_ms;
+	quiet = util_now_ms() - __atomic_load_n(&l->rx_ms, __ATOMIC_RELAXED);
 	if (quiet >= (uint64_t)TC_HANGUP_SECS * 1000) {
 		l->down_why = "no answer from the server";
 		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
@@ -1245,6 +1273,282 @@ ws_out_frames(struct link *l)
 		wsout_consume(&l->out, &l->out_off, iov[0].iov_len);
 	}
 	return gnutls_record_uncork(l->tls, GNUTLS_RECORD_WAIT) < 0 ? -1 : 0;
+}
+
+/*
+ * A plain connection with HELLO in is read by the curl thread from here
+ * on: an OPEN then reaches curl without waking another thread.  Called at
+ * the end of a RAW_RX callback, all of whose bytes are taken apart; lws
+ * stops polling the socket for input once the callback returns.
+ */
+static void
+ws_go_direct(struct link *l, struct lws *wsi)
+{
+	int	fd;
+
+	if (l->tls != NULL || l->wfd == -1 || !l->hello_done ||
+	    client_stopping())
+		return;
+	if ((fd = fcntl(lws_get_socket_fd(wsi), F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_debug("dup: %s", strerror(errno));
+		return;			/* lws goes on reading */
+	}
+	if (client.rbuf == NULL)
+		client.rbuf = xmalloc(TC_RX_BUFFER);
+	pthread_mutex_lock(&client.rmtx);
+	client.rfd = fd;
+	client.rbuf_off = client.rbuf_len = 0;
+	client.back_why = NULL;
+	client.rx_mode = WS_RX_DIRECT;
+	pthread_mutex_unlock(&client.rmtx);
+	lws_rx_flow_control(wsi, 0);
+	forward_wake();
+}
+
+/*
+ * lws thread: the curl thread reads no more (it finishes what it is
+ * taking apart first).  The descriptor is closed under the lock: the
+ * curl thread uses it only under the lock, but for poll().
+ */
+static void
+ws_direct_off(void)
+{
+	pthread_mutex_lock(&client.rmtx);
+	if (client.rfd != -1)
+		close(client.rfd);
+	client.rfd = -1;
+	client.rx_mode = WS_RX_LWS;
+	client.rbuf_off = client.rbuf_len = 0;
+	client.back_why = NULL;
+	tbuf_reset(&client.back);
+	tbuf_shrink(&client.back);
+	pthread_mutex_unlock(&client.rmtx);
+}
+
+/* Curl thread: the descriptor to poll for input, or -1. */
+int
+ws_direct_fd(void)
+{
+	int	fd;
+
+	pthread_mutex_lock(&client.rmtx);
+	fd = client.rx_mode == WS_RX_DIRECT ? client.rfd : -1;
+	pthread_mutex_unlock(&client.rmtx);
+	return fd;
+}
+
+/*
+ * Curl thread: what the connection has, while it is ours to read (what
+ * was left unread first, then up to TC_RX_READS reads if readable).
+ * True if it took any: messages for the server may wait.
+ */
+bool
+ws_read_direct(bool readable)
+{
+	struct link	*l = &client.links[0];
+	ssize_t		 n;
+	int		 reads = 0;
+	bool		 took = false;
+
+	pthread_mutex_lock(&client.rmtx);
+	while (client.rx_mode == WS_RX_DIRECT) {
+		if (client.rbuf_off < client.rbuf_len) {
+			took = true;
+			if (ws_rx_frames(l) != 0)
+				break;
+			continue;
+		}
+		if (!readable || reads++ == TC_RX_READS)
+			break;
+		n = recv(client.rfd, client.rbuf, TC_RX_BUFFER, MSG_DONTWAIT);
+		if (n > 0) {
+			client.rbuf_off = 0;
+			client.rbuf_len = (size_t)n;
+			__atomic_store_n(&l->rx_ms, util_now_ms(),
+			    __ATOMIC_RELAXED);
+			/* Less than asked for: that was all, for now. */
+			readable = n == TC_RX_BUFFER;
+		} else if (n == 0)
+			ws_rx_end(0, "closed");
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		else if (errno != EINTR)
+			ws_rx_end(0, strerror(errno));
+	}
+	pthread_mutex_unlock(&client.rmtx);
+	return took;
+}
+
+/*
+ * Curl thread, under client.rmtx: the frames in client.rbuf, as
+ * ws_receive() takes them.  Non-zero: it stopped, the rest of the bytes
+ * wait for the lws thread to hand the connection back.
+ */
+static int
+ws_rx_frames(struct link *l)
+{
+	struct wsframe_ev	 ev;
+	size_t			 used;
+	int			 r;
+
+	while (client.rbuf_off < client.rbuf_len) {
+		r = wsframe_decode(&l->dec, client.rbuf + client.rbuf_off,
+		    client.rbuf_len - client.rbuf_off, &used, &ev);
+		client.rbuf_off += used;
+		if (r < 0) {
+			log_warn("bad WebSocket frame from the server: %s",
+			    tunerr_str(r));
+			ws_rx_end(l->dec.close_code, "a bad frame from the server");
+			return -1;
+		}
+		if (r == 0)
+			break;
+		switch (ev.opcode) {
+		case WS_OP_BINARY:
+			if (ev.msg_start && ev.msg_end)
+				r = ws_rx_message(l, ev.data, ev.len);
+			else {
+				if (ev.msg_start)
+					tbuf_reset(&l->rx);
+				if (tbuf_put(&l->rx, ev.data, ev.len) != 0)
+					r = TUN_ETOOBIG;
+				else if (ev.msg_end) {
+					r = ws_rx_message(l, tbuf_ptr(&l->rx),
+					    tbuf_len(&l->rx));
+					tbuf_reset(&l->rx);
+					tbuf_shrink(&l->rx);
+				}
+			}
+			if (r < 0) {
+				ws_rx_end(WS_CLOSE_PROTOCOL,
+				    "a bad message from the server");
+				return -1;
+			}
+			if (r > 0)
+				return 1;	/* handed back */
+			break;
+		case WS_OP_PING:
+			ws_queue_control(l, WS_OP_PONG, ev.data, ev.len);
+			break;
+		case WS_OP_PONG:
+			break;
+		case WS_OP_CLOSE:
+			ws_rx_end(WS_CLOSE_NORMAL, "closed by the server");
+			return -1;
+		default:
+			log_warn("the server sent a text message");
+			ws_rx_end(WS_CLOSE_UNSUPPORTED,
+			    "a text message from the server");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Curl thread, under client.rmtx: stream news is dealt with here, as the
+ * lws thread would; any other message goes back to the lws thread, in
+ * order (1).  Negative: drop the link.
+ */
+static int
+ws_rx_message(struct link *l, const uint8_t *buf, size_t len)
+{
+	struct proto_msg	m;
+	bool			wake = false;
+	int			r;
+
+	if (len < PROTO_HDR_LEN)
+		return TUN_EPROTO;
+	switch (buf[0]) {
+	case PROTO_OPEN:
+	case PROTO_DATA:
+	case PROTO_END:
+	case PROTO_RESET:
+	case PROTO_WINDOW:
+		break;
+	default:
+		tbuf_reset(&client.back);
+		if (tbuf_put(&client.back, buf, len) != 0)
+			return TUN_ETOOBIG;
+		client.rx_mode = WS_RX_BACK;
+		ws_wake();
+		return 1;
+	}
+	if ((r = proto_parse(buf, len, &m)) != 0) {
+		log_warn("bad message from the server: %s", tunerr_str(r));
+		return r;
+	}
+	log_debug("<- %s stream %u", proto_type_str(m.type), m.stream_id);
+	if (m.type == PROTO_OPEN)
+		r = ws_open(l, &m, &wake);
+	else
+		ws_stream_msg(l, &m, &wake);
+	proto_msg_clear(&m);
+	return r;			/* the curl thread looks at its inbox next */
+}
+
+/* Curl thread, under client.rmtx: the connection is to close. */
+static void
+ws_rx_end(uint16_t code, const char *why)
+{
+	client.back_code = code;
+	client.back_why = why;
+	client.rx_mode = WS_RX_BACK;
+	ws_wake();
+}
+
+/*
+ * lws thread: what the curl thread handed back.  A message is dealt with
+ * and the curl thread reads on; an end closes the connection.
+ */
+static void
+ws_back(struct link *l)
+{
+	struct tbuf	 msg;
+	const char	*why;
+	uint16_t	 code;
+	int		 r;
+
+	pthread_mutex_lock(&client.rmtx);
+	if (client.rx_mode != WS_RX_BACK) {
+		pthread_mutex_unlock(&client.rmtx);
+		return;
+	}
+	if ((why = client.back_why) != NULL) {
+		code = client.back_code;
+		client.back_why = NULL;		/* once */
+		pthread_mutex_unlock(&client.rmtx);
+		if (code != 0)
+			ws_close_now(l, l->wsi, code, NULL);
+		l->down_why = why;
+		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (tbuf_len(&client.back) == 0) {	/* the end, dealt with */
+		pthread_mutex_unlock(&client.rmtx);
+		return;
+	}
+	/* The curl thread reads nothing until the mode changes. */
+	msg = client.back;
+	tbuf_init(&client.back, PROTO_MAX_MSG);
+	pthread_mutex_unlock(&client.rmtx);
+	r = ws_message(l, tbuf_ptr(&msg), tbuf_len(&msg));
+	tbuf_free(&msg);
+	if (r != 0) {
+		ws_close_now(l, l->wsi, WS_CLOSE_PROTOCOL, "protocol error");
+		l->down_why = "a bad message from the server";
+		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (l->wsi == NULL)
+		return;			/* gone meanwhile */
+	pthread_mutex_lock(&client.rmtx);
+	if (client.rx_mode == WS_RX_BACK)
+		client.rx_mode = WS_RX_DIRECT;
+	pthread_mutex_unlock(&client.rmtx);
+	forward_wake();
 }
 
 /* One protocol message from the server.  Non-zero: drop the link. */

@@ -5,7 +5,10 @@
 # is not the protocol's, a CLOSE, a WINDOW before HELLO.  Each time
 # tunnel-client says what was wrong, keeps running and tries again; once the
 # server behaves, it is connected.  And a server that stops reading while
-# the client has more to send than the socket holds.
+# the client has more to send than the socket holds.  And, once HELLO has
+# been in for a while (the forwarding thread reads the connection then), a
+# GOAWAY, a PING, a text frame, a CLOSE, a message that is not the
+# protocol's.
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -15,13 +18,13 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin;g5=late,lateclose,latebad"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc
 
 pids=
-for g in g1 g2 g3; do
+for g in g1 g2 g3 g5; do
 	_spawn client "$TMPD/$g.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
 	    --api-key "$KEY" --subdomain "$g" --no-inspect 1
 	pids="$pids $_pid"
@@ -41,6 +44,8 @@ all_up()
 	for _g in g1 g2 g3; do
 		grep -q 'Forwarding:' "$TMPD/$_g.log" || return 1
 	done
+	grep -q '^g5 [0-9]* good$' "$TMPD/conns.log" &&
+	    grep -q 'Reconnected:' "$TMPD/g5.log"
 }
 check "each client is connected once the server behaves" \
     wait_for $((30 * SLOW)) all_up
@@ -73,9 +78,30 @@ want=$(tcurl "$LOCAL_URL/bytes?n=8388608&seed=smallwin" | sha256)
 is "smallwin: 8 MiB within a 64 KiB window, exact" \
     "$(sed -n 's/^g4 [0-9]* smallwin-got //p' "$TMPD/conns.log")" "$want 8388608"
 
-for g in g1 g2 g3; do
+said g5 late 'the server is going away \(mock going away\)'
+check "late: the PING after a GOAWAY is answered" \
+    grep -q '^g5 [0-9]* pong late-ping$' "$TMPD/conns.log"
+check "late: a text frame: the client says so" grep -q \
+    'lost the connection to the server (a text message from the server)' \
+    "$TMPD/g5.log"
+closed_with()
+{
+	# $1: scenario, $2: the CLOSE code due
+	_n=$(awk -v s="$1" '$1 == "g5" && $3 == s && NF == 3 { print $2 }' \
+	    "$TMPD/conns.log")
+	is "$1: the client closes with $2" "$(awk -v n="$_n" \
+	    '$1 == "g5" && $2 == n && $3 == "closecode" { print $4 }' \
+	    "$TMPD/conns.log")" "$2"
+}
+closed_with late 1003
+said g5 lateclose 'lost the connection to the server \(closed by the server\)'
+closed_with lateclose 1000
+said g5 latebad 'lost the connection to the server \(a bad message from the server\)'
+closed_with latebad 1002
+
+for g in g1 g2 g3 g5; do
 	is "$g: the fourth connection is the good one" \
-	    "$(grep "^$g [0-9]* " "$TMPD/conns.log" | grep -vc ' closed$')" 4
+	    "$(grep "^$g [0-9]* " "$TMPD/conns.log" | grep -Evc ' (closed|pong .*|closecode [0-9]+)$')" 4
 done
 
 for p in $pids; do

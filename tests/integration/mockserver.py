@@ -15,6 +15,12 @@ logs "ID N stalled SHA256 LENGTH" of the DATA bytes (and closes).
 Scenario "smallwin" grants the smallest window (64 KiB), asks for
 SMALLWIN_BYTES of /bytes?seed=smallwin, hands out credit as the DATA comes
 and logs "ID N smallwin-got SHA256 LENGTH".
+Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
+been in for a while (when tunnel-client reads the connection from its
+forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
+"ID N pong PAYLOAD" of the answer, then a text frame; "lateclose" sends a
+CLOSE; "latebad" a message that is not the protocol's.  Each logs
+"ID N closecode CODE" of the CLOSE the client sends back.
 """
 import argparse, base64, hashlib, json, os, socket, struct, sys, threading
 import time
@@ -85,6 +91,36 @@ def fetch(c, tid, port, seed, nbytes, window, pause):
                 owed = 0
         elif t in (5, 6):
             return f"{h.hexdigest()} {n}" + ("" if t == 5 else " reset")
+
+
+def read_until(c, buf, want):
+    """Frames from the client up to one with opcode want: (payload, rest)."""
+    while True:
+        op, data, buf = read_frame(c, buf)
+        if op == want:
+            return data, buf
+
+
+def late(c, tid, port, scenario, note):
+    """A good start, then trouble once the client reads on its own."""
+    c.sendall(frame(2, hello(tid, port)))
+    time.sleep(0.3)
+    buf = b""
+    if scenario == "late":
+        c.sendall(frame(2, msg(8, 0, json.dumps({
+            "code": 1, "reason": "mock going away"}).encode())))
+        time.sleep(0.2)
+        c.sendall(frame(9, b"late-ping"))
+        data, buf = read_until(c, buf, 10)
+        note(f"pong {data.decode('latin-1')}")
+        c.sendall(frame(1, b"late text"))
+    elif scenario == "lateclose":
+        c.sendall(frame(8, struct.pack(">H", 1001) + b"bye"))
+    else:
+        c.sendall(frame(2, b"\xff\x00\x00\x00\x00\x00{}"))
+    data, buf = read_until(c, buf, 8)
+    note("closecode %d" % (struct.unpack(">H", data[:2])[0] if len(data) >= 2
+                           else 0))
 
 
 def accept(key):
@@ -188,6 +224,15 @@ class Server:
             self.note(f"{tid} {n} {scenario}")
             out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
                                tid, port)
+            if scenario in ("late", "lateclose", "latebad"):
+                c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
+                try:
+                    late(c, tid, port, scenario,
+                         lambda s: self.note(f"{tid} {n} {s}"))
+                except EOFError:
+                    pass
+                self.note(f"{tid} {n} closed")
+                return
             if scenario in ("stall", "smallwin"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
                 if scenario == "stall":
