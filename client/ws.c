@@ -1372,8 +1372,10 @@ ws_read_direct(bool readable)
 			ws_rx_end(0, "closed");
 		else if (errno == EAGAIN || errno == EWOULDBLOCK)
 			break;
+		else if (errno == ECONNRESET)
+			ws_rx_end(0, "reset by the server");
 		else if (errno != EINTR)
-			ws_rx_end(0, strerror(errno));
+			ws_rx_end(0, "a read error");
 	}
 	pthread_mutex_unlock(&client.rmtx);
 	return took;

@@ -107,10 +107,10 @@ def late(c, tid, port, scenario, note):
     time.sleep(0.3)
     buf = b""
     if scenario == "late":
+        # One read: the PING waits behind the GOAWAY handed back.
         c.sendall(frame(2, msg(8, 0, json.dumps({
-            "code": 1, "reason": "mock going away"}).encode())))
-        time.sleep(0.2)
-        c.sendall(frame(9, b"late-ping"))
+            "code": 1, "reason": "mock going away"}).encode())) +
+            frame(9, b"late-ping"))
         data, buf = read_until(c, buf, 10)
         note(f"pong {data.decode('latin-1')}")
         c.sendall(frame(1, b"late text"))
