@@ -237,6 +237,13 @@ struct link {
 	struct capring		*ring;		/* inspector captures, or NULL */
 };
 
+/* client.rx_mode: who reads the connection */
+enum {
+	WS_RX_LWS,		/* the lws thread (TLS, or before HELLO) */
+	WS_RX_DIRECT,		/* the curl thread */
+	WS_RX_BACK		/* nobody: client.back waits for lws */
+};
+
 struct client {
 	struct options		*opt;
 	struct server_url	 srv;
@@ -287,13 +294,6 @@ struct client {
  * bodies once it is CAPTURE_DONE, so readers look at those without the
  * lock after checking the state under it (capture_view).
  */
-/* client.rx_mode: who reads the connection */
-enum {
-	WS_RX_LWS,		/* the lws thread (TLS, or before HELLO) */
-	WS_RX_DIRECT,		/* the curl thread */
-	WS_RX_BACK		/* nobody: client.back waits for lws */
-};
-
 enum { CAPTURE_PENDING, CAPTURE_HEAD, CAPTURE_DONE };
 
 struct capbody {

@@ -16,17 +16,17 @@
  * wake-up of another thread.  It deals with stream news and PINGs and
  * hands any other message back to the lws thread, reading nothing more
  * until that one is dealt with, so that the order holds; an end (EOF, a
- * CLOSE, a bad frame) goes back the same way and the lws thread closes.  Outgoing messages
- * wait in the link's two queues (control first, then DATA and END).  Each
- * WRITEABLE callback frames a batch of them (masked with fresh keys, 8
- * bytes at a time) into one buffer: one send() for many messages.  On a
- * plain connection the curl thread writes a batch itself when nothing is
- * being written (ws_send_direct), through a dup() of the socket that is
- * closed only here, after a CLOSE or in ws_link_down(): a number lws
- * closes and the system gives out again is never written to.  Quiet links
- * are pinged, and dropped when nothing comes back.  A lost link is retried
- * forever with exponential backoff and jitter; a refused token makes a new
- * tunnel.
+ * CLOSE, a bad frame) goes back the same way and the lws thread closes.
+ * Outgoing messages wait in the link's two queues (control first, then
+ * DATA and END).  Each WRITEABLE callback frames a batch of them (masked
+ * with fresh keys, 8 bytes at a time) into one buffer: one send() for many
+ * messages.  On a plain connection the curl thread writes a batch itself
+ * when nothing is being written (ws_send_direct), through a dup() of the
+ * socket that is closed only here, after a CLOSE or in ws_link_down(): a
+ * number lws closes and the system gives out again is never written to.
+ * Quiet links are pinged, and dropped when nothing comes back.  A lost
+ * link is retried forever with exponential backoff and jitter; a refused
+ * token makes a new tunnel.
  */
 #include "config.h"
 
@@ -90,7 +90,8 @@ static int	 ws_handshake_rx(struct link *, struct lws *, uint8_t **,
 		    size_t *);
 static void	 ws_refused(struct link *, const char *);
 static int	 ws_receive(struct link *, struct lws *, uint8_t *, size_t);
-static int	 ws_binary(struct link *, const struct wsframe_ev *);
+static int	 ws_binary(struct link *, const struct wsframe_ev *,
+		    int (*)(struct link *, const uint8_t *, size_t));
 static void	 ws_queue_control(struct link *, int, const void *, size_t);
 static void	 ws_close_now(struct link *, struct lws *, uint16_t,
 		    const char *);
@@ -117,6 +118,7 @@ static int	 ws_rx_frames(struct link *);
 static int	 ws_rx_message(struct link *, const uint8_t *, size_t);
 static void	 ws_rx_end(uint16_t, const char *);
 static void	 ws_back(struct link *);
+static void	 ws_kill(struct link *, uint16_t, const char *, const char *);
 
 static uint8_t	*ws_plain;		/* the lws thread's TLS read buffer */
 static gnutls_certificate_credentials_t ws_cred;
@@ -1021,7 +1023,7 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 			break;
 		switch (ev.opcode) {
 		case WS_OP_BINARY:
-			if (ws_binary(l, &ev) != 0) {
+			if (ws_binary(l, &ev, ws_message) != 0) {
 				ws_close_now(l, wsi, WS_CLOSE_PROTOCOL,
 				    "protocol error");
 				l->down_why = "a bad message from the server";
@@ -1053,21 +1055,26 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 	return 0;
 }
 
-/* A piece of a binary message: whole messages are read where they lie. */
+/*
+ * A piece of a binary message: whole messages go to fn (ws_message, or
+ * ws_rx_message on the curl thread) where they lie, others once they are
+ * put together in l->rx.
+ */
 static int
-ws_binary(struct link *l, const struct wsframe_ev *ev)
+ws_binary(struct link *l, const struct wsframe_ev *ev,
+    int (*fn)(struct link *, const uint8_t *, size_t))
 {
 	int	r;
 
 	if (ev->msg_start && ev->msg_end)
-		return ws_message(l, ev->data, ev->len);
+		return fn(l, ev->data, ev->len);
 	if (ev->msg_start)
 		tbuf_reset(&l->rx);
 	if (tbuf_put(&l->rx, ev->data, ev->len) != 0)
 		return TUN_ETOOBIG;	/* the decoder bounds it first */
 	if (!ev->msg_end)
 		return 0;
-	r = ws_message(l, tbuf_ptr(&l->rx), tbuf_len(&l->rx));
+	r = fn(l, tbuf_ptr(&l->rx), tbuf_len(&l->rx));
 	tbuf_reset(&l->rx);
 	tbuf_shrink(&l->rx);
 	return r;
@@ -1137,9 +1144,7 @@ ws_keepalive_cb(lws_sorted_usec_list_t *sul)
 		return;
 	quiet = util_now_ms() - __atomic_load_n(&l->rx_ms, __ATOMIC_RELAXED);
 	if (quiet >= (uint64_t)TC_HANGUP_SECS * 1000) {
-		l->down_why = "no answer from the server";
-		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+		ws_kill(l, 0, NULL, "no answer from the server");
 		return;
 	}
 	if (quiet >= (uint64_t)TC_PING_SECS * 1000) {
@@ -1407,21 +1412,7 @@ ws_rx_frames(struct link *l)
 			break;
 		switch (ev.opcode) {
 		case WS_OP_BINARY:
-			if (ev.msg_start && ev.msg_end)
-				r = ws_rx_message(l, ev.data, ev.len);
-			else {
-				if (ev.msg_start)
-					tbuf_reset(&l->rx);
-				if (tbuf_put(&l->rx, ev.data, ev.len) != 0)
-					r = TUN_ETOOBIG;
-				else if (ev.msg_end) {
-					r = ws_rx_message(l, tbuf_ptr(&l->rx),
-					    tbuf_len(&l->rx));
-					tbuf_reset(&l->rx);
-					tbuf_shrink(&l->rx);
-				}
-			}
-			if (r < 0) {
+			if ((r = ws_binary(l, &ev, ws_rx_message)) < 0) {
 				ws_rx_end(WS_CLOSE_PROTOCOL,
 				    "a bad message from the server");
 				return -1;
@@ -1520,11 +1511,7 @@ ws_back(struct link *l)
 		code = client.back_code;
 		client.back_why = NULL;		/* once */
 		pthread_mutex_unlock(&client.rmtx);
-		if (code != 0)
-			ws_close_now(l, l->wsi, code, NULL);
-		l->down_why = why;
-		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+		ws_kill(l, code, NULL, why);
 		return;
 	}
 	if (tbuf_len(&client.back) == 0) {	/* the end, dealt with */
@@ -1538,10 +1525,8 @@ ws_back(struct link *l)
 	r = ws_message(l, tbuf_ptr(&msg), tbuf_len(&msg));
 	tbuf_free(&msg);
 	if (r != 0) {
-		ws_close_now(l, l->wsi, WS_CLOSE_PROTOCOL, "protocol error");
-		l->down_why = "a bad message from the server";
-		lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK,
-		    LWS_TO_KILL_ASYNC);
+		ws_kill(l, WS_CLOSE_PROTOCOL, "protocol error",
+		    "a bad message from the server");
 		return;
 	}
 	if (l->wsi == NULL)
@@ -1551,6 +1536,19 @@ ws_back(struct link *l)
 		client.rx_mode = WS_RX_DIRECT;
 	pthread_mutex_unlock(&client.rmtx);
 	forward_wake();
+}
+
+/*
+ * lws thread, outside the connection's own callbacks: a CLOSE with code
+ * (none for 0), and the connection closed; why goes to the log.
+ */
+static void
+ws_kill(struct link *l, uint16_t code, const char *reason, const char *why)
+{
+	if (code != 0)
+		ws_close_now(l, l->wsi, code, reason);
+	l->down_why = why;
+	lws_set_timeout(l->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
 /* One protocol message from the server.  Non-zero: drop the link. */
