@@ -325,8 +325,9 @@ api_create(struct MHD_Connection *c, struct preq *pr, const struct apikey *k)
 			nold = tunnel_take_sessions(t, old);
 		status = 200;
 	} else {
-		if (cfg.max_tunnels > 0 &&
-		    registry_count_locked() >= (size_t)cfg.max_tunnels) {
+		int	max = CFG_GET(max_tunnels);
+
+		if (max > 0 && registry_count_locked() >= (size_t)max) {
 			registry_unlock();
 			ret = http_send_json_error(c, 503,
 			    "the server's tunnel limit is reached");

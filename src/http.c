@@ -465,6 +465,7 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	const char	*rest;
 	size_t		 hsize;
 	unsigned int	 retry;
+	int		 max;
 	const union MHD_ConnectionInfo *ci;
 
 	/* MHD caps headers by its pool; we answer 431 past the limit. */
@@ -472,7 +473,8 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
 	if (ci != NULL)
 		hsize = ci->header_size;
-	if (cfg.max_header_size > 0 && hsize > (size_t)cfg.max_header_size)
+	max = CFG_GET(max_header_size);
+	if (max > 0 && hsize > (size_t)max)
 		return http_refuse(c, pr, 431, "request header fields too "
 		    "large", true, 0);
 	http_source(c, &pr->src);

@@ -115,12 +115,12 @@ unsigned int
 limits_addr(const struct sockaddr_storage *ss)
 {
 	char	key[RATELIMIT_KEY];
+	int	rate = CFG_GET(rate_limit);
 
-	if (cfg.rate_limit <= 0 || ratelimit_addr_key((const struct sockaddr *)
+	if (rate <= 0 || ratelimit_addr_key((const struct sockaddr *)
 	    (const void *)ss, key, sizeof(key)) != 0)
 		return 0;
-	return limits_take(limits_ctl, key, cfg.rate_limit, "address",
-	    key + 2);
+	return limits_take(limits_ctl, key, rate, "address", key + 2);
 }
 
 /* rate_limit: a request with this key (by its name), once it is good. */
@@ -128,18 +128,19 @@ unsigned int
 limits_key(const char *name)
 {
 	char	key[RATELIMIT_KEY];
+	int	rate = CFG_GET(rate_limit);
 
-	if (cfg.rate_limit <= 0)
+	if (rate <= 0)
 		return 0;
 	(void)snprintf(key, sizeof(key), "k:%s", name);
-	return limits_take(limits_ctl, key, cfg.rate_limit, "key", name);
+	return limits_take(limits_ctl, key, rate, "key", name);
 }
 
 /* tunnel_rate_limit: a request for (or connection to) this tunnel. */
 unsigned int
 limits_tunnel(const char *id)
 {
-	return limits_take(limits_tun, id, cfg.tunnel_rate_limit, "tunnel",
+	return limits_take(limits_tun, id, CFG_GET(tunnel_rate_limit), "tunnel",
 	    id);
 }
 

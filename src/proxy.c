@@ -141,7 +141,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	struct head_arg		 ha;
 	const char		*cl, *te, *errstr, *upgrade;
 	char			 addr[64];
-	long long		 len = -1;
+	long long		 len = -1, max;
 	int			 r;
 	unsigned int		 retry;
 	bool			 strip_authz;
@@ -182,8 +182,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
 		    "is connected to it right now.");
 	}
-	if (cfg.max_streams > 0 &&
-	    atomic_load(&s->nstreams) >= cfg.max_streams) {
+	if (session_full(s)) {
 		session_unref(s);
 		return proxy_fail(c, pr, 503, "Too many requests are in flight "
 		    "on this tunnel; try again shortly.");
@@ -195,7 +194,8 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 			return proxy_fail(c, pr, 400, "Bad Content-Length.");
 		}
 	}
-	if (cfg.max_body_size > 0 && len > cfg.max_body_size) {
+	max = CFG_GET(max_body_size);
+	if (max > 0 && len > max) {
 		session_unref(s);
 		return proxy_fail(c, pr, 413, "The request body is too large.");
 	}
@@ -247,14 +247,14 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 static bool
 proxy_body_over(struct stream *st, size_t n)
 {
-	uint64_t	max = (uint64_t)cfg.max_body_size;
+	long long	max = CFG_GET(max_body_size);
 
 	st->req_total += n;
-	if (cfg.max_body_size <= 0 || st->req_total <= max)
+	if (max <= 0 || st->req_total <= (uint64_t)max)
 		return false;
 	if (!st->cancel) {
 		log_info("tunnel %s: request body over max_body_size (%lld "
-		    "bytes)", st->tunnel_id, cfg.max_body_size);
+		    "bytes)", st->tunnel_id, max);
 		st->err_status = 413;
 		st->err_text = "The request body is too large.";
 		st->cancel = true;

@@ -770,13 +770,14 @@ static void
 registry_cleanup_one(struct tunnel *t, void *arg)
 {
 	struct cleanup_arg	*ca = arg;
+	int			 idle = CFG_GET(idle_timeout);
 
-	if (t->named || t->nsessions > 0 || cfg.idle_timeout <= 0)
+	if (t->named || t->nsessions > 0 || idle <= 0)
 		return;
-	if (ca->now - t->disconnected_at < cfg.idle_timeout)
+	if (ca->now - t->disconnected_at < idle)
 		return;
 	log_info("tunnel %s: removed after %d s without an agent", t->id,
-	    cfg.idle_timeout);
+	    idle);
 	tcp_close(t->id, t->tcp_port);
 	registry_remove_locked(t);
 	tunnel_free(t);

@@ -271,6 +271,15 @@ session_ref(struct session *s)
 	atomic_fetch_add(&s->refs, 1);
 }
 
+/* Whether max_streams refuses one more stream on s. */
+bool
+session_full(struct session *s)
+{
+	int	max = CFG_GET(max_streams);
+
+	return max > 0 && atomic_load(&s->nstreams) >= max;
+}
+
 void
 session_unref(struct session *s)
 {
@@ -1085,6 +1094,7 @@ session_pump(struct session *s)
 {
 	struct stream	*st;
 	size_t		 n;
+	int		 to;
 	bool		 more;
 
 	while ((st = s->ready_head) != NULL &&
@@ -1121,10 +1131,11 @@ session_pump(struct session *s)
 		 * The response timeout counts from the last upload progress;
 		 * after an early response it covers the rest of the upload.
 		 */
-		if (st->deadline_ms != 0)
+		if (st->deadline_ms != 0) {
+			to = CFG_GET(request_timeout);
 			st->deadline_ms = (st->have_resp && st->end_sent) ||
-			    cfg.request_timeout <= 0 ? 0 : util_now_ms() +
-			    (uint64_t)cfg.request_timeout * 1000;
+			    to <= 0 ? 0 : util_now_ms() + (uint64_t)to * 1000;
+		}
 		if (more)
 			session_ready_push(s, st);
 		if (st->end_sent && st->resp_end)
@@ -1337,11 +1348,12 @@ session_encode_open(struct session *s, struct stream *st, struct tbuf *b)
 static void
 session_stream_opened(struct session *s, struct stream *st)
 {
+	int	to = CFG_GET(request_timeout);
+
 	st->open_sent = true;
 	st->credit = s->peer_window;
 	st->recv_left = PROTO_DEFAULT_WINDOW;
-	st->deadline_ms = cfg.request_timeout > 0 ? util_now_ms() +
-	    (uint64_t)cfg.request_timeout * 1000 : 0;
+	st->deadline_ms = to > 0 ? util_now_ms() + (uint64_t)to * 1000 : 0;
 }
 
 /*
@@ -1556,7 +1568,7 @@ loop_tick(uint64_t now)
 {
 	struct session	*s, *next;
 	struct stream	*st, *snext;
-	uint64_t	 hb = (uint64_t)cfg.heartbeat_interval * 1000;
+	uint64_t	 hb = (uint64_t)CFG_GET(heartbeat_interval) * 1000;
 	size_t		 i;
 
 	for (s = loop.sessions; s != NULL; s = next) {
@@ -1585,7 +1597,7 @@ loop_tick(uint64_t now)
 					continue;
 				log_debug("tunnel %s: stream %u: no response "
 				    "in %d s", st->tunnel_id, st->id,
-				    cfg.request_timeout);
+				    CFG_GET(request_timeout));
 				session_send_reset(s, st->id,
 				    PROTO_RESET_TIMEOUT, "no response in time");
 				session_stream_fail(st, 504, "The local service "

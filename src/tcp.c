@@ -318,9 +318,7 @@ tcp_accept(void *arg)
 			why = "tunnel disabled";
 		} else if (r != 404 && limits_tunnel(l->tunnel_id) > 0)
 			why = "";		/* rate limited: logged there */
-		else if (r == 0 && (s->dead || !s->ready ||
-		    (cfg.max_streams > 0 &&
-		    atomic_load(&s->nstreams) >= cfg.max_streams)))
+		else if (r == 0 && (s->dead || !s->ready || session_full(s)))
 			why = "too many streams";
 		else if (r != 0)
 			why = r == 502 ? "no agent connected" : r == 403 ?

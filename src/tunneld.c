@@ -146,7 +146,7 @@ tunneld_drain(int listen_fd)
 		tls_quiesce();
 	else if ((fd = MHD_quiesce_daemon(tunneld_mhd)) != MHD_INVALID_SOCKET)
 		close(fd);
-	deadline = util_now_ms() + (uint64_t)cfg.drain_timeout * 1000;
+	deadline = util_now_ms() + (uint64_t)CFG_GET(drain_timeout) * 1000;
 	while (atomic_load(&tunneld_inflight) > 0 && util_now_ms() < deadline) {
 		struct timespec	ts = { 0, 50 * 1000 * 1000 };
 
@@ -288,7 +288,7 @@ main(int argc, char **argv)
 		history_tick();
 		limits_expire();
 		if (util_now_ms() - last_clean >=
-		    (uint64_t)cfg.cleanup_interval * 1000) {
+		    (uint64_t)CFG_GET(cleanup_interval) * 1000) {
 			last_clean = util_now_ms();
 			registry_cleanup();
 		}

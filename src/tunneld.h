@@ -367,6 +367,14 @@ extern atomic_bool	 tunneld_draining;
 extern atomic_int	 tunneld_inflight;
 extern atomic_llong	 tunneld_buffered;	/* response bytes held */
 extern pthread_rwlock_t	 cfg_lock;	/* cfg.keys, .trusted, .jwt, .deny */
+/*
+ * The limits a reload changes in place (config_reload) are read by the
+ * pool threads without cfg_lock: each is one aligned word, stored and
+ * loaded whole, so a reader sees either the old value or the new one.
+ * Read each once where a decision uses it twice.
+ */
+#define CFG_GET(f)	__atomic_load_n(&cfg.f, __ATOMIC_RELAXED)
+#define CFG_SET(f, v)	__atomic_store_n(&cfg.f, (v), __ATOMIC_RELAXED)
 const char	*tunneld_public_base(void);
 int		 tunneld_listen(const char *, int *);
 
@@ -481,6 +489,7 @@ void		 loop_wake(void);
 void		 session_output(struct session *);
 void		 session_ref(struct session *);
 void		 session_unref(struct session *);
+bool		 session_full(struct session *);
 int		 session_count(void);
 
 /* tcp.c */
