@@ -505,7 +505,7 @@ _check_sanitizers()
 {
 	for _l in "$TMPD"/tunneld.*.log "$TMPD"/client.*.log; do
 		[ -f "$_l" ] || continue
-		if grep -Eq 'runtime error:|ERROR: (Address|Leak|Thread)Sanitizer' \
+		if grep -Eq 'runtime error:|(ERROR|WARNING): [A-Za-z]+Sanitizer' \
 		    "$_l"; then
 			not_ok "no sanitizer reports in ${_l#"$TMPD"/}"
 			grep -E -A 30 'runtime error:|Sanitizer' "$_l" | head -n 40 |
