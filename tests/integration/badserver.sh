@@ -5,7 +5,8 @@
 # is not the protocol's, a CLOSE, a WINDOW before HELLO.  Each time
 # tunnel-client says what was wrong, keeps running and tries again; once the
 # server behaves, it is connected.  And a server that stops reading while
-# the client has more to send than the socket holds.  And, once HELLO has
+# the client has more to send than the socket holds, and one that sends an
+# OPEN in the same write as control messages.  And, once HELLO has
 # been in for a while (the forwarding thread reads the connection then), a
 # GOAWAY, a PING, a text frame, a CLOSE, a message that is not the
 # protocol's.
@@ -18,7 +19,7 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin;g5=late,lateclose,latebad"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen;g5=late,lateclose,latebad"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc
@@ -33,7 +34,8 @@ done
 # a loopback socket holds) within one window, and reads nothing for 2 s;
 # then, on the next connection, for 8 MiB with the smallest window the
 # protocol allows (64 KiB, less than curl's buffer), credit coming as the
-# bytes do.
+# bytes do; then, on the third, for 300000 bytes in the same write as an
+# ATTACHED and a DETACH the client has to hand to its WebSocket thread.
 _spawn client "$TMPD/g4.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
     --api-key "$KEY" --subdomain g4 --no-inspect "$LOCAL_PORT"
 pids="$pids $_pid"
@@ -77,6 +79,13 @@ check "smallwin: the mock read the whole answer" \
 want=$(tcurl "$LOCAL_URL/bytes?n=8388608&seed=smallwin" | sha256)
 is "smallwin: 8 MiB within a 64 KiB window, exact" \
     "$(sed -n 's/^g4 [0-9]* smallwin-got //p' "$TMPD/conns.log")" "$want 8388608"
+check "lateopen: the mock read the whole answer" \
+    wait_for $((30 * SLOW)) grep -q '^g4 [0-9]* lateopen-got ' "$TMPD/conns.log"
+want=$(tcurl "$LOCAL_URL/bytes?n=300000&seed=lateopen" | sha256)
+is "lateopen: the OPEN after an ATTACHED and a DETACH is answered, exact" \
+    "$(sed -n 's/^g4 [0-9]* lateopen-got //p' "$TMPD/conns.log")" "$want 300000"
+check "lateopen: the client says it did not ask for tunnel ghost" grep -q \
+    'the server attached tunnel ghost, not asked for' "$TMPD/g4.log"
 
 said g5 late 'the server is going away \(mock going away\)'
 check "late: the PING after a GOAWAY is answered" \

@@ -15,6 +15,10 @@ logs "ID N stalled SHA256 LENGTH" of the DATA bytes (and closes).
 Scenario "smallwin" grants the smallest window (64 KiB), asks for
 SMALLWIN_BYTES of /bytes?seed=smallwin, hands out credit as the DATA comes
 and logs "ID N smallwin-got SHA256 LENGTH".
+Scenario "lateopen" sends, once HELLO has been in for a while, an
+ATTACHED and a DETACH for a tunnel "ghost" nobody asked for and an OPEN
+of LATEOPEN_BYTES of /bytes?seed=lateopen, all in one write, and logs
+"ID N lateopen-got SHA256 LENGTH".
 Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
@@ -33,6 +37,7 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 STALL_BYTES = 48 << 20         # more than a loopback socket buffers
 SMALLWIN_BYTES = 8 << 20
+LATEOPEN_BYTES = 300000
 
 
 def hello(tid, port, window=1 << 21):
@@ -67,13 +72,23 @@ def read_frame(c, buf):
     return b0 & 0x0F, data, buf
 
 
+def open_msg(seed, nbytes):
+    """The frame of OPEN stream 1: GET nbytes of /bytes with this seed."""
+    return frame(2, msg(2, 1, json.dumps({
+        "method": "GET", "path": f"/bytes?n={nbytes}&seed={seed}",
+        "headers": [["Host", "mock.test"]]}).encode()))
+
+
 def fetch(c, tid, port, seed, nbytes, window, pause):
     """Ask for nbytes with this window; returns "SHA256 LENGTH" of what came."""
-    path = f"/bytes?n={nbytes}&seed={seed}"
-    c.sendall(frame(2, hello(tid, port, window)) + frame(2, msg(2, 1, json.dumps({
-        "method": "GET", "path": path,
-        "headers": [["Host", "mock.test"]]}).encode())))
+    c.sendall(frame(2, hello(tid, port, window)) + open_msg(seed, nbytes))
     time.sleep(pause)
+    return collect(c, window)
+
+
+def collect(c, window):
+    """The DATA of stream 1 up to its END or RESET, granting credit as it
+    comes: "SHA256 LENGTH", and " reset" after a RESET."""
     h, n, owed, buf = hashlib.sha256(), 0, 0, b""
     while True:
         op, data, buf = read_frame(c, buf)
@@ -91,6 +106,22 @@ def fetch(c, tid, port, seed, nbytes, window, pause):
                 owed = 0
         elif t in (5, 6):
             return f"{h.hexdigest()} {n}" + ("" if t == 5 else " reset")
+
+
+def lateopen(c, tid, port):
+    """HELLO; once the client reads on its own, one write holding an
+    ATTACHED and a DETACH for a tunnel it never asked for, then an OPEN:
+    the control messages go to the client's WebSocket thread, the OPEN
+    must still be read."""
+    c.sendall(frame(2, hello(tid, port)))
+    time.sleep(0.3)
+    ghost = {"tunnel_id": "ghost", "url": f"http://127.0.0.1:{port}/ghost/"}
+    c.sendall(frame(2, msg(10, 0, json.dumps(ghost).encode())) +
+              frame(2, msg(11, 0, json.dumps({
+                  "tunnel_id": "ghost", "code": 3,
+                  "reason": "mock ghost"}).encode())) +
+              open_msg("lateopen", LATEOPEN_BYTES))
+    return collect(c, 1 << 21)
 
 
 def read_until(c, buf, want):
@@ -233,9 +264,12 @@ class Server:
                     pass
                 self.note(f"{tid} {n} closed")
                 return
-            if scenario in ("stall", "smallwin"):
+            if scenario in ("stall", "smallwin", "lateopen"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
-                if scenario == "stall":
+                if scenario == "lateopen":
+                    got = lateopen(c, tid, port)
+                    self.note(f"{tid} {n} lateopen-got {got}")
+                elif scenario == "stall":
                     got = fetch(c, tid, port, "stall", STALL_BYTES, 1 << 26, 2)
                     self.note(f"{tid} {n} stalled {got}")
                 else:
