@@ -896,7 +896,7 @@ forward_log(struct stream *st)
 	    (p = proto_head_get(&st->open, "X-Forwarded-For")) == NULL)
 		p = "?";
 	st->logged = true;
-	for (i = 0; p[i] != '\0' && i < sizeof(path) - 1; i++)
+	for (i = 0; i < sizeof(path) - 1 && p[i] != '\0'; i++)
 		path[i] = isprint((unsigned char)p[i]) ? p[i] : '?';
 	path[i] = '\0';
 	whole = st->complete || (st->resp_cl >= 0 &&
