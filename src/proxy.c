@@ -182,11 +182,6 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
 		    "is connected to it right now.");
 	}
-	if (session_full(s)) {
-		session_unref(s);
-		return proxy_fail(c, pr, 503, "Too many requests are in flight "
-		    "on this tunnel; try again shortly.");
-	}
 	if ((cl = http_header(c, "Content-Length")) != NULL) {
 		len = util_strtonum(cl, 0, INT64_MAX, &errstr);
 		if (errstr != NULL) {
@@ -207,6 +202,9 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		upgrade = NULL;		/* not a usable upgrade request */
 	st = stream_new(s, id);
 	session_unref(s);		/* the stream holds its own */
+	if (st == NULL)
+		return proxy_fail(c, pr, 503, "Too many requests are in flight "
+		    "on this tunnel; try again shortly.");
 	metrics_stream_open(pr->stats);
 	st->stats = pr->stats;
 	st->open.method = xstrdup(method);

@@ -271,15 +271,6 @@ session_ref(struct session *s)
 	atomic_fetch_add(&s->refs, 1);
 }
 
-/* Whether max_streams refuses one more stream on s. */
-bool
-session_full(struct session *s)
-{
-	int	max = CFG_GET(max_streams);
-
-	return max > 0 && atomic_load(&s->nstreams) >= max;
-}
-
 void
 session_unref(struct session *s)
 {

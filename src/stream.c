@@ -42,10 +42,22 @@ stream_bulk_put(struct stream *st)
 	st->bulk_block = false;
 }
 
+/*
+ * A stream on s, or NULL when max_streams refuses one more.  The stream
+ * is counted before the limit is checked, so requests that come at once
+ * on several pool threads cannot all pass it.
+ */
 struct stream *
 stream_new(struct session *s, const char *tunnel_id)
 {
-	struct stream	*st = xcalloc(1, sizeof(*st));
+	struct stream	*st;
+	int		 max = CFG_GET(max_streams);
+
+	if (atomic_fetch_add(&s->nstreams, 1) >= max && max > 0) {
+		atomic_fetch_sub(&s->nstreams, 1);
+		return NULL;
+	}
+	st = xcalloc(1, sizeof(*st));
 
 	st->evkind = EVK_STREAM;
 	st->fd = -1;
@@ -61,7 +73,6 @@ stream_new(struct session *s, const char *tunnel_id)
 	tbuf_init(&st->body, PROTO_DEFAULT_WINDOW);
 	st->open.content_length = -1;
 	st->resp.content_length = -1;
-	atomic_fetch_add(&s->nstreams, 1);
 	return st;
 }
 

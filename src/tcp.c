@@ -318,8 +318,8 @@ tcp_accept(void *arg)
 			why = "tunnel disabled";
 		} else if (r != 404 && limits_tunnel(l->tunnel_id) > 0)
 			why = "";		/* rate limited: logged there */
-		else if (r == 0 && (s->dead || !s->ready || session_full(s)))
-			why = "too many streams";
+		else if (r == 0 && (s->dead || !s->ready))
+			why = "no agent connected";
 		else if (r != 0)
 			why = r == 502 ? "no agent connected" : r == 403 ?
 			    "not on the allow list" : "no such tunnel";
@@ -334,7 +334,13 @@ tcp_accept(void *arg)
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
-		st = stream_new(s, l->tunnel_id);
+		if ((st = stream_new(s, l->tunnel_id)) == NULL) {
+			log_info("tunnel %s: TCP connection from %s refused "
+			    "(too many streams)", l->tunnel_id, peer);
+			session_unref(s);
+			close(fd);
+			continue;
+		}
 		session_unref(s);		/* the stream holds its own */
 		st->open.method = xstrdup("TCP");
 		st->open.path = xstrdup("/");

@@ -489,7 +489,6 @@ void		 loop_wake(void);
 void		 session_output(struct session *);
 void		 session_ref(struct session *);
 void		 session_unref(struct session *);
-bool		 session_full(struct session *);
 int		 session_count(void);
 
 /* tcp.c */
