@@ -45,7 +45,7 @@
 #define TC_RX_BUFFER		(256 * 1024)	/* one read */
 #define TC_RX_READS		4	/* reads per curl-thread turn */
 #define TC_CURL_BUFFER		(256 * 1024)	/* one read from the service */
-#define TC_MALLOC_KEEP		(32 * 1024 * 1024)	/* freed, kept */
+#define TC_MALLOC_KEEP		(2 * TC_OUTQ_MAX)	/* freed, kept */
 #define TC_MALLOC_MMAP		(1024 * 1024)	/* mmap from this size */
 #define TC_TABLE_SIZE		256			/* hash buckets */
 #define TC_BACKOFF_MIN_MS	500
