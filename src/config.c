@@ -766,19 +766,21 @@ config_reload(int argc, char **argv)
 	olddeny = cfg.deny;
 	cfg.deny = n.deny;
 	n.deny = olddeny;
-	CFG_SET(request_timeout, n.request_timeout);
-	CFG_SET(max_tunnels, n.max_tunnels);
-	CFG_SET(max_header_size, n.max_header_size);
-	CFG_SET(max_body_size, n.max_body_size);
-	CFG_SET(max_streams, n.max_streams);
-	CFG_SET(heartbeat_interval, n.heartbeat_interval);
-	CFG_SET(idle_timeout, n.idle_timeout);
-	CFG_SET(cleanup_interval, n.cleanup_interval);
-	CFG_SET(rate_limit, n.rate_limit);
-	CFG_SET(tunnel_rate_limit, n.tunnel_rate_limit);
-	CFG_SET(drain_timeout, n.drain_timeout);
-	CFG_SET(log_level, n.log_level);
-	CFG_SET(log_format, n.log_format);
+#define TAKE(f)	CFG_SET(f, n.f)
+	TAKE(request_timeout);
+	TAKE(max_tunnels);
+	TAKE(max_header_size);
+	TAKE(max_body_size);
+	TAKE(max_streams);
+	TAKE(heartbeat_interval);
+	TAKE(idle_timeout);
+	TAKE(cleanup_interval);
+	TAKE(rate_limit);
+	TAKE(tunnel_rate_limit);
+	TAKE(drain_timeout);
+	TAKE(log_level);
+	TAKE(log_format);
+#undef TAKE
 	pthread_rwlock_unlock(&cfg_lock);
 	log_set_level((enum log_level)cfg.log_level);
 	log_set_format((enum log_format)cfg.log_format);

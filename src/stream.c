@@ -58,7 +58,6 @@ stream_new(struct session *s, const char *tunnel_id)
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
-
 	st->evkind = EVK_STREAM;
 	st->fd = -1;
 	atomic_init(&st->refs, 1);

@@ -334,14 +334,14 @@ tcp_accept(void *arg)
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		    sizeof(one));
-		if ((st = stream_new(s, l->tunnel_id)) == NULL) {
+		st = stream_new(s, l->tunnel_id);
+		session_unref(s);		/* the stream holds its own */
+		if (st == NULL) {
 			log_info("tunnel %s: TCP connection from %s refused "
 			    "(too many streams)", l->tunnel_id, peer);
-			session_unref(s);
 			close(fd);
 			continue;
 		}
-		session_unref(s);		/* the stream holds its own */
 		st->open.method = xstrdup("TCP");
 		st->open.path = xstrdup("/");
 		st->open.content_length = -1;
