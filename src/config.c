@@ -74,7 +74,8 @@ static const struct optdef optdefs[] = {
 	{ "max_body_size", OPT_LLONG, O(max_body_size), 0, INT64_MAX, "BYTES",
 	    "request body size, 413 past it (default 0: no limit)" },
 	{ "max_streams", OPT_INT, O(max_streams), 0, 1000000, "N",
-	    "concurrent requests per tunnel, 503 past it (default 1000)" },
+	    "concurrent requests per agent connection, 503 past it "
+	    "(default 1000)" },
 	{ "heartbeat_interval", OPT_INT, O(heartbeat_interval), 0, 3600,
 	    "SECONDS", "ping agents this often (default 10)" },
 	{ "idle_timeout", OPT_INT, O(idle_timeout), 0, 31536000, "SECONDS",
