@@ -396,38 +396,45 @@ wsframe_mask(uint8_t *data, size_t len, const uint8_t mask[4], uint64_t off)
 	wsframe_mask_copy(data, data, len, mask, off);
 }
 
+/*
+ * 16 bytes at a time in a vector of the compiler's (SSE2 on x86-64, NEON
+ * on arm64, plain words elsewhere), four to a turn: every body byte
+ * passes through here once on each side of the tunnel.
+ */
+typedef uint8_t wsframe_v16 __attribute__((vector_size(16)));
+
 void
 wsframe_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
     const uint8_t mask[4], uint64_t off)
 {
-	uint8_t		k[8];
-	uint64_t	m, w;
+	uint8_t		k[16];
+	wsframe_v16	m, a, b, c, d;
 	size_t		i;
 
 	for (i = 0; i < sizeof(k); i++)
 		k[i] = mask[(off + i) & 3];
 	memcpy(&m, k, sizeof(m));
-	for (i = 0; len - i >= 32; i += 32) {
-		memcpy(&w, src + i, 8);
-		w ^= m;
-		memcpy(dst + i, &w, 8);
-		memcpy(&w, src + i + 8, 8);
-		w ^= m;
-		memcpy(dst + i + 8, &w, 8);
-		memcpy(&w, src + i + 16, 8);
-		w ^= m;
-		memcpy(dst + i + 16, &w, 8);
-		memcpy(&w, src + i + 24, 8);
-		w ^= m;
-		memcpy(dst + i + 24, &w, 8);
+	for (i = 0; len - i >= 64; i += 64) {
+		memcpy(&a, src + i, 16);
+		memcpy(&b, src + i + 16, 16);
+		memcpy(&c, src + i + 32, 16);
+		memcpy(&d, src + i + 48, 16);
+		a ^= m;
+		b ^= m;
+		c ^= m;
+		d ^= m;
+		memcpy(dst + i, &a, 16);
+		memcpy(dst + i + 16, &b, 16);
+		memcpy(dst + i + 32, &c, 16);
+		memcpy(dst + i + 48, &d, 16);
 	}
-	for (; len - i >= 8; i += 8) {
-		memcpy(&w, src + i, 8);
-		w ^= m;
-		memcpy(dst + i, &w, 8);
+	for (; len - i >= 16; i += 16) {
+		memcpy(&a, src + i, 16);
+		a ^= m;
+		memcpy(dst + i, &a, 16);
 	}
 	for (; i < len; i++)
-		dst[i] = src[i] ^ k[i & 7];
+		dst[i] = src[i] ^ k[i & 15];
 }
 
 size_t

@@ -705,7 +705,7 @@ END_TEST
 START_TEST(test_mask)
 {
 	const uint8_t	key[4] = { 0x37, 0xfa, 0x21, 0x3d };
-	uint8_t		hello[5] = "Hello", orig[80], a[81], ref[80];
+	uint8_t		hello[5] = "Hello", orig[300], a[301], ref[300];
 	size_t		len, off, cut, i;
 
 	wsframe_mask(hello, 5, key, 0);
@@ -732,7 +732,7 @@ START_TEST(test_mask)
 			CHECK(orig[len > 0 ? len - 1 : 0] ==
 			    (uint8_t)((len > 0 ? len - 1 : 0) * 37 + 11));
 			/* In two pieces carrying the offset. */
-			for (cut = 0; cut <= len; cut += 3) {
+			for (cut = 0; cut <= len; cut += 1 + len / 8) {
 				memcpy(a, orig, len);
 				wsframe_mask(a, cut, key, off);
 				wsframe_mask(a + cut, len - cut, key,
