@@ -730,7 +730,23 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 		pthread_mutex_unlock(&client.mtx);
 		return CURL_READFUNC_ABORT;
 	}
-	if ((len = tbuf_len(&st->req)) == 0) {
+	len = tbuf_len(&st->req);
+	/*
+	 * curl told the service the OPEN's Content-Length: never more than
+	 * that goes after it, whatever the server sends (the rest would be
+	 * read as the next request on the connection).
+	 */
+	if (st->open.content_length >= 0 &&
+	    (int64_t)len > st->open.content_length - st->req_sent) {
+		len = (size_t)(st->open.content_length - st->req_sent);
+		if (len == 0) {
+			pthread_mutex_unlock(&client.mtx);
+			log_debug("stream %u: body past its Content-Length "
+			    "dropped", st->id);
+			return 0;
+		}
+	}
+	if (len == 0) {
 		if (st->req_end) {
 			pthread_mutex_unlock(&client.mtx);
 			return 0;
@@ -741,6 +757,7 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 	}
 	if (len > max)
 		len = max;
+	st->req_sent += (int64_t)len;
 	memcpy(buf, tbuf_ptr(&st->req), len);
 	tbuf_consume(&st->req, len);
 	st->unacked += (uint32_t)len;

@@ -163,6 +163,7 @@ struct stream {
 	bool			 write_paused;
 	int64_t			 credit;	/* DATA bytes we may send */
 	uint32_t		 unacked;	/* request bytes to credit back */
+	int64_t			 req_sent;	/* request bytes given to curl */
 	bool			 resp_sent;
 	struct stream		*tab_next;
 	struct stream		*inbox_next;

@@ -36,6 +36,8 @@ static enum MHD_Result	 proxy_answer(struct MHD_Connection *, struct preq *);
 static enum MHD_Result	 proxy_fail(struct MHD_Connection *, struct preq *,
 			    int, const char *);
 static bool		 proxy_body_over(struct stream *, size_t);
+static unsigned int	 proxy_count_header(struct MHD_Connection *,
+			    const char *);
 static struct MHD_Response *proxy_upgrade_response_locked(struct stream *);
 
 /*
@@ -101,6 +103,32 @@ proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
 		return MHD_YES;
 	proto_head_add(ha->h, name, value);
 	return MHD_YES;
+}
+
+struct count_arg {
+	const char	*name;
+	unsigned int	 n;
+};
+
+static enum MHD_Result
+proxy_count_cb(void *cls, enum MHD_ValueKind kind, const char *name,
+    const char *value)
+{
+	struct count_arg	*ca = cls;
+
+	if (name != NULL && strcasecmp(name, ca->name) == 0)
+		ca->n++;
+	return MHD_YES;
+}
+
+/* How many times the caller sent header name. */
+static unsigned int
+proxy_count_header(struct MHD_Connection *c, const char *name)
+{
+	struct count_arg	ca = { name, 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, proxy_count_cb, &ca);
+	return ca.n;
 }
 
 /* X-Forwarded-*: replaced, unless the caller is a trusted proxy. */
@@ -182,8 +210,29 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
 		    "is connected to it right now.");
 	}
-	if ((cl = http_header(c, "Content-Length")) != NULL) {
+	/*
+	 * MHD frames a body by Transfer-Encoding when there is one, and
+	 * reads one that is not "chunked" to the end of the connection.
+	 * Neither can be passed on as it is: a Content-Length beside
+	 * chunked would tell the local service another length than the
+	 * bytes that follow (RFC 9112, 6.3), so both are refused, and the
+	 * connection closes after the 400.
+	 */
+	cl = http_header(c, "Content-Length");
+	te = http_header(c, "Transfer-Encoding");
+	if (te != NULL && (cl != NULL || strcasecmp(te, "chunked") != 0)) {
+		session_unref(s);
+		log_info("tunnel %s: 400 for a Transfer-Encoding %s", id,
+		    cl != NULL ? "with a Content-Length" : "other than chunked");
+		return proxy_fail(c, pr, 400, cl != NULL ? "Transfer-Encoding "
+		    "and Content-Length together." : "Only the chunked "
+		    "Transfer-Encoding is accepted.");
+	}
+	if (cl != NULL) {
 		len = util_strtonum(cl, 0, INT64_MAX, &errstr);
+		if (errstr == NULL && proxy_count_header(c,
+		    "Content-Length") > 1)
+			errstr = "repeated";
 		if (errstr != NULL) {
 			session_unref(s);
 			return proxy_fail(c, pr, 400, "Bad Content-Length.");
@@ -194,7 +243,6 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		session_unref(s);
 		return proxy_fail(c, pr, 413, "The request body is too large.");
 	}
-	te = http_header(c, "Transfer-Encoding");
 	upgrade = http_header(c, "Upgrade");
 	if (upgrade != NULL && (!httphdr_has_token(http_header(c, "Connection"),
 	    "upgrade") || len > 0 || te != NULL ||

@@ -19,10 +19,10 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen;g5=late,lateclose,latebad"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g5=late,lateclose,latebad"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
-start_localsvc
+start_localsvc --verbose
 
 pids=
 for g in g1 g2 g3 g5; do
@@ -35,7 +35,8 @@ done
 # then, on the next connection, for 8 MiB with the smallest window the
 # protocol allows (64 KiB, less than curl's buffer), credit coming as the
 # bytes do; then, on the third, for 300000 bytes in the same write as an
-# ATTACHED and a DETACH the client has to hand to its WebSocket thread.
+# ATTACHED and a DETACH the client has to hand to its WebSocket thread;
+# then, on the fourth, sends a POST with more body than its Content-Length.
 _spawn client "$TMPD/g4.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
     --api-key "$KEY" --subdomain g4 --no-inspect "$LOCAL_PORT"
 pids="$pids $_pid"
@@ -86,6 +87,13 @@ is "lateopen: the OPEN after an ATTACHED and a DETACH is answered, exact" \
     "$(sed -n 's/^g4 [0-9]* lateopen-got //p' "$TMPD/conns.log")" "$want 300000"
 check "lateopen: the client says it did not ask for tunnel ghost" grep -q \
     'the server attached tunnel ghost, not asked for' "$TMPD/g4.log"
+check "overbody: the mock read the answer" \
+    wait_for $((30 * SLOW)) grep -q '^g4 [0-9]* overbody-got ' "$TMPD/conns.log"
+like "overbody: the local service read the 4 bytes of the Content-Length" \
+    "$(sed -n 's/^g4 [0-9]* overbody-got //p' "$TMPD/conns.log")" \
+    "\"len\": *4,.*\"$(printf abcd | sha256)\""
+check "overbody: the bytes past it never reached the local service" \
+    lacks "$TMPD/localsvc.log" /smuggled
 
 said g5 late 'the server is going away \(mock going away\)'
 check "late: the PING after a GOAWAY is answered" \

@@ -19,6 +19,53 @@ check "504: a page says why" test -s "$TMPD/slow.body"
 fetch ok2 "$PUBLIC_URL"status/200
 is "tunnel serves after a 504" "$HTTP_STATUS" 200
 
+# --- 400: a body whose length the tunnel cannot pass on -------------------
+# rawpost URL TE-LINE CL-LINE: a chunked POST whose body holds a second
+# request; prints the status and "closed" if the connection closed after
+# the answer.
+rawpost()
+{
+	python3 - "$@" <<'PYEOF'
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+body = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+head = "POST %supload HTTP/1.1\r\nHost: %s\r\n" % (u.path, u.netloc)
+for h in sys.argv[2:]:
+    if h:
+        head += h + "\r\n"
+c = socket.create_connection((u.hostname, u.port), timeout=10)
+c.sendall(head.encode() + b"\r\n" + chunked)
+got = b""
+try:
+    while True:
+        d = c.recv(65536)
+        if not d:
+            got += b" closed"
+            break
+        got += d
+except socket.timeout:
+    pass
+print(got.split(b" ")[1].decode(), "closed" if got.endswith(b" closed")
+      else "open")
+PYEOF
+}
+is "Transfer-Encoding with a Content-Length: 400, connection closed" \
+    "$(rawpost "$PUBLIC_URL" 'Transfer-Encoding: chunked' 'Content-Length: 4')" \
+    "400 closed"
+is "Transfer-Encoding other than chunked: 400, connection closed" \
+    "$(rawpost "$PUBLIC_URL" 'Transfer-Encoding: gzip, chunked' '')" \
+    "400 closed"
+fetch dupcl -X POST -H 'Content-Length: 3' -H 'Content-Length: 3' \
+    --data-binary abc "$PUBLIC_URL"upload
+is "Content-Length twice: 400" "$HTTP_STATUS" 400
+fetch chunked -H 'Transfer-Encoding: chunked' --data-binary abc \
+    "$PUBLIC_URL"upload
+is "chunked alone: 200" "$HTTP_STATUS" 200
+is "chunked alone: the body arrives" "$(ht json "$TMPD/chunked.body" len)" 3
+check "the refusals are logged" grep -q \
+    '400 for a Transfer-Encoding with a Content-Length' "$TMPD/tunneld.1.log"
+
 # --- 502: the local service is down ---------------------------------------
 stop_pid "$LOCALSVC_PID"
 fetch down "$PUBLIC_URL"echo

@@ -518,7 +518,9 @@ _check_sanitizers()
 start_localsvc()
 {
 	rm -f "$TMPD/localsvc.port"
-	if [ $# -gt 0 ]; then
+	if [ $# -gt 0 ] && [ "$1" = --verbose ]; then
+		set -- --verbose		# each request logged
+	elif [ $# -gt 0 ]; then
 		set -- --port "$1"
 	fi
 	_spawn localsvc "$TMPD/localsvc.log" python3 "$LOCALSVC" \

@@ -19,6 +19,9 @@ Scenario "lateopen" sends, once HELLO has been in for a while, an
 ATTACHED and a DETACH for a tunnel "ghost" nobody asked for and an OPEN
 of LATEOPEN_BYTES of /bytes?seed=lateopen, all in one write, and logs
 "ID N lateopen-got SHA256 LENGTH".
+Scenario "overbody" sends an OPEN of a POST /upload with Content-Length
+4 and more DATA than that (the 4 bytes, then a whole request to
+/smuggled), and logs "ID N overbody-got BODY" of the answer.
 Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
@@ -122,6 +125,27 @@ def lateopen(c, tid, port):
                   "reason": "mock ghost"}).encode())) +
               open_msg("lateopen", LATEOPEN_BYTES))
     return collect(c, 1 << 21)
+
+
+def overbody(c, tid, port):
+    """HELLO, then a POST whose DATA runs past its Content-Length: what
+    is past it must not reach the local service.  The answer's body."""
+    c.sendall(frame(2, hello(tid, port)))
+    smuggled = b"GET /smuggled HTTP/1.1\r\nHost: mock.test\r\n\r\n"
+    c.sendall(frame(2, msg(2, 1, json.dumps({
+        "method": "POST", "path": "/upload", "content_length": 4,
+        "body": True, "headers": [["Host", "mock.test"]]}).encode())) +
+              frame(2, msg(4, 1, b"abcd")) +
+              frame(2, msg(4, 1, smuggled)) + frame(2, msg(5, 1, b"")))
+    body, buf = b"", b""
+    while True:
+        op, data, buf = read_frame(c, buf)
+        if op != 2 or len(data) < 6 or struct.unpack(">I", data[2:6])[0] != 1:
+            continue
+        if data[0] == 4:
+            body += data[6:]
+        elif data[0] in (5, 6):
+            return body.decode("utf-8", "replace").replace("\n", " ")
 
 
 def read_until(c, buf, want):
@@ -264,9 +288,12 @@ class Server:
                     pass
                 self.note(f"{tid} {n} closed")
                 return
-            if scenario in ("stall", "smallwin", "lateopen"):
+            if scenario in ("stall", "smallwin", "lateopen", "overbody"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
-                if scenario == "lateopen":
+                if scenario == "overbody":
+                    got = overbody(c, tid, port)
+                    self.note(f"{tid} {n} overbody-got {got}")
+                elif scenario == "lateopen":
                     got = lateopen(c, tid, port)
                     self.note(f"{tid} {n} lateopen-got {got}")
                 elif scenario == "stall":
