@@ -565,11 +565,14 @@ http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pthread_mutex_lock(&st->mtx);
 		st->conn = NULL;
 		/*
-		 * Completed: the agent's END may still be on its way, and the
-		 * loop finishes the stream when it comes.  Anything else: the
-		 * caller went away, so the agent is told to stop.
+		 * The caller went away, or has all of the answer it will get
+		 * (its Content-Length, or none for HEAD, 204 and 304) while
+		 * the agent has not ended: the agent is told to stop, and what
+		 * it sends past that is not kept.  Completed with the agent's
+		 * END in: the loop finishes the stream.
 		 */
-		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK ||
+		    (!st->resp_end && !st->upgrade)) {
 			st->cancel = true;
 			loop_notify_locked(st);
 		}

@@ -206,4 +206,25 @@ is "owner deletes it" "$HTTP_STATUS" 200
 api get5 "$KEY" GET /api/tunnels/taken-name
 is "deleted: 404" "$HTTP_STATUS" 404
 
+# --- an agent that says less than it sends, and never ends -----------------
+# RESPONSE with Content-Length 0, then 16 KiB of DATA and no END: the
+# visitor has the whole answer at once, and tunneld tells the agent to
+# stop (the stream's bytes would be held, unread, until the agent left).
+api na "$KEY" POST /api/tunnels --data '{"subdomain":"noend-agent"}'
+is "noend: tunnel created" "$HTTP_STATUS" 201
+_spawn mockagent "$TMPD/noend.log" python3 \
+    "$top_srcdir/tests/integration/mockagent.py" --server \
+    "127.0.0.1:$TUNNELD_PORT" --id noend-agent --mode noend \
+    --token "$(ht json "$TMPD/na.body" auth_token)"
+check "noend: the mock agent is in" wait_for $((10 * SLOW)) \
+    grep -q '^hello ' "$TMPD/noend.log"
+fetch noend "$SERVER_URL/noend-agent/x"
+is "noend: the visitor gets 200" "$HTTP_STATUS" 200
+is "noend: and the 0 bytes it was told of" "$(wc -c <"$TMPD/noend.body" |
+    tr -d ' ')" 0
+check "noend: the agent is told to stop the stream" \
+    wait_for $((10 * SLOW)) grep -q '^reset ' "$TMPD/noend.log"
+fetch noend2 "$SERVER_URL/noend-agent/y"
+is "noend: the next request is served too" "$HTTP_STATUS" 200
+
 done_testing

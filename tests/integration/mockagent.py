@@ -143,6 +143,11 @@ def main():
                 ).encode()))
                 ws_send(s, msg(DATA, sid, b"ok"))
                 ws_send(s, msg(END, sid))
+            elif a.mode == "noend":     # more than it says, and no END
+                ws_send(s, msg(RESPONSE, sid, json.dumps(
+                    {"status": 200, "headers": [], "content_length": 0}
+                ).encode()))
+                ws_send(s, msg(DATA, sid, b"x" * 16384))
             elif a.mode == "datafirst":
                 ws_send(s, msg(DATA, sid, b"too soon"))
             elif a.mode in ("resp2", "end2", "winover"):
@@ -161,6 +166,8 @@ def main():
                     w = msg(WINDOW, sid, struct.pack(">I", 64 << 20))
                     ws_send(s, w)
                     ws_send(s, w)
+        elif t == RESET:
+            print(f"reset {sid}", flush=True)
         elif t == DATA and a.mode == "early":
             pass
         elif t == DATA:
