@@ -252,6 +252,9 @@ relay_resume(struct stream *st)
 void
 relay_close(struct stream *st)
 {
+	struct MHD_UpgradeResponseHandle	*urh;
+	int					 fd;
+
 	if (st->in_epoll) {
 		(void)epoll_ctl(loop_epfd(), EPOLL_CTL_DEL, st->fd, NULL);
 		st->in_epoll = false;
@@ -261,12 +264,16 @@ relay_close(struct stream *st)
 		 */
 		loop_defer_unref(st);
 	}
-	if (st->urh != NULL) {
-		MHD_upgrade_action(st->urh, MHD_UPGRADE_ACTION_CLOSE);
-		st->urh = NULL;
+	/* relay_upgraded may be setting urh on a pool thread right now. */
+	pthread_mutex_lock(&st->mtx);
+	urh = st->urh;
+	st->urh = NULL;
+	fd = st->fd;
+	if (urh != NULL || (st->tcp && fd != -1))
 		st->fd = -1;
-	} else if (st->tcp && st->fd != -1) {
-		(void)close(st->fd);	/* ours: accepted by tcp.c */
-		st->fd = -1;
-	}
+	pthread_mutex_unlock(&st->mtx);
+	if (urh != NULL)
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	else if (st->tcp && fd != -1)
+		(void)close(fd);	/* ours: accepted by tcp.c */
 }

@@ -1224,8 +1224,15 @@ session_stream_news(struct stream *st)
 	raw_pending = st->raw_pending;
 	pthread_mutex_unlock(&st->mtx);
 
-	if (st->finished)
+	if (st->finished) {
+		/*
+		 * Reset or failed while MHD was handing over the caller's
+		 * socket after the 101: relay_start closes it.
+		 */
+		if (raw_pending)
+			relay_start(s, st);
 		return;
+	}
 	if (!st->open_sent) {
 		if (cancel) {
 			st->finished = true;

@@ -227,4 +227,37 @@ check "noend: the agent is told to stop the stream" \
 fetch noend2 "$SERVER_URL/noend-agent/y"
 is "noend: the next request is served too" "$HTTP_STATUS" 200
 
+# --- an agent that answers 101 and resets the stream in the same write ----
+# The caller's socket comes from MHD after the 101: it must still be
+# closed, not left open with the stream gone.
+api ur "$KEY" POST /api/tunnels --data '{"subdomain":"up101-reset"}'
+is "up101reset: tunnel created" "$HTTP_STATUS" 201
+_spawn mockagent "$TMPD/ur.log" python3 \
+    "$top_srcdir/tests/integration/mockagent.py" --server \
+    "127.0.0.1:$TUNNELD_PORT" --id up101-reset --mode up101reset \
+    --token "$(ht json "$TMPD/ur.body" auth_token)"
+check "up101reset: the mock agent is in" wait_for $((10 * SLOW)) \
+    grep -q '^hello ' "$TMPD/ur.log"
+python3 - "127.0.0.1" "$TUNNELD_PORT" >"$TMPD/ur.out" 2>&1 <<'PYEOF'
+import socket, sys
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+c.sendall(b"GET /up101-reset/ws HTTP/1.1\r\nHost: x\r\n"
+          b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+          b"Sec-WebSocket-Version: 13\r\n"
+          b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+got = b""
+try:
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        got += d
+    print(got.split(b" ")[1].decode() if got else "nothing", "closed")
+except socket.timeout:
+    print(got.split(b" ")[1].decode() if got else "nothing", "left open")
+PYEOF
+like "up101reset: the caller's connection is closed" "$(cat "$TMPD/ur.out")" \
+    ' closed$'
+check "up101reset: tunneld runs on" alive "$TUNNELD_PID"
+
 done_testing

@@ -148,6 +148,12 @@ def main():
                     {"status": 200, "headers": [], "content_length": 0}
                 ).encode()))
                 ws_send(s, msg(DATA, sid, b"x" * 16384))
+            elif a.mode == "up101reset":  # 101, then RESET, in one write
+                s.sendall(frame(2, msg(RESPONSE, sid, json.dumps(
+                    {"status": 101, "headers": [["Upgrade", "websocket"]],
+                     "content_length": -1}).encode()), os.urandom(4)) +
+                    frame(2, msg(RESET, sid, struct.pack(">I", 1)),
+                          os.urandom(4)))
             elif a.mode == "datafirst":
                 ws_send(s, msg(DATA, sid, b"too soon"))
             elif a.mode in ("resp2", "end2", "winover"):
