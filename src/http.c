@@ -30,6 +30,7 @@ static enum MHD_Result	 http_first(struct MHD_Connection *, struct preq *,
 static enum MHD_Result	 http_local(struct MHD_Connection *, struct preq *,
 			    const char *, const char *, const char *, size_t *);
 static enum MHD_Result	 http_root(struct MHD_Connection *);
+static bool		 http_tunnel_known(const char *);
 static bool		 http_route_host(struct MHD_Connection *, char *,
 			    size_t);
 static enum MHD_Result	 http_answer(struct MHD_Connection *, struct preq *);
@@ -502,7 +503,8 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 	if (pr->uri[0] == '/' && httphdr_split_path(pr->uri, id, sizeof(id),
 	    &rest) && !http_reserved(id)) {
 		pr->kind = PREQ_PROXY;
-		if (*rest != '/') {	/* "/{id}" or "/{id}?q": 308 */
+		/* "/{id}" or "/{id}?q" of a tunnel: 308; of none: 404. */
+		if (*rest != '/' && http_tunnel_known(id)) {
 			pr->kind = PREQ_LOCAL;
 			pr->status = 308;
 			xasprintf(&pr->answer, "/%s/%s", id, rest);
@@ -515,6 +517,17 @@ http_first(struct MHD_Connection *c, struct preq *pr, const char *url,
 		return http_refuse(c, pr, 413, "request body too large", true,
 		    0);
 	return MHD_YES;
+}
+
+static bool
+http_tunnel_known(const char *id)
+{
+	bool	known;
+
+	registry_lock();
+	known = registry_find_locked(id) != NULL;
+	registry_unlock();
+	return known;
 }
 
 static enum MHD_Result

@@ -161,6 +161,8 @@ like "unknown tunnel: JSON or HTML error" \
     "$(ht resphdr "$TMPD/unknown.hdr" Content-Type)" \
     '^(application/json|text/html)'
 check "unknown tunnel: a body" test -s "$TMPD/unknown.body"
+fetch unknown2 "$SERVER_URL/nosuchtunnel0000"
+is "unknown tunnel, no trailing slash: 404, not a redirect" "$HTTP_STATUS" 404
 
 # The tunnel still serves after all that.
 fetch last "$PUBLIC_URL$Q"
