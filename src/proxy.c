@@ -38,6 +38,7 @@ static enum MHD_Result	 proxy_fail(struct MHD_Connection *, struct preq *,
 static bool		 proxy_body_over(struct stream *, size_t);
 static unsigned int	 proxy_count_header(struct MHD_Connection *,
 			    const char *);
+static bool		 proxy_valid_target(const char *);
 static struct MHD_Response *proxy_upgrade_response_locked(struct stream *);
 
 /*
@@ -103,6 +104,20 @@ proxy_copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
 		return MHD_YES;
 	proto_head_add(ha->h, name, value);
 	return MHD_YES;
+}
+
+/*
+ * MHD takes a request line with spaces inside its target; the local
+ * service would not read it as one target.  Origin form has none, nor
+ * control characters.
+ */
+static bool
+proxy_valid_target(const char *t)
+{
+	for (; *t != '\0'; t++)
+		if ((unsigned char)*t <= ' ' || *t == 0x7f)
+			return false;
+	return true;
 }
 
 struct count_arg {
@@ -209,6 +224,11 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	default:
 		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
 		    "is connected to it right now.");
+	}
+	if (!proxy_valid_target(target)) {
+		session_unref(s);
+		return proxy_fail(c, pr, 400, "The request target has spaces "
+		    "or control characters in it.");
 	}
 	/*
 	 * MHD frames a body by Transfer-Encoding when there is one, and

@@ -56,6 +56,16 @@ is "Transfer-Encoding with a Content-Length: 400, connection closed" \
 is "Transfer-Encoding other than chunked: 400, connection closed" \
     "$(rawpost "$PUBLIC_URL" 'Transfer-Encoding: gzip, chunked' '')" \
     "400 closed"
+python3 - "$PUBLIC_URL" >"$TMPD/sp.out" <<'PYEOF'
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+for t in (b"a b", b"a\x01b", b"a\x7fb"):
+    c = socket.create_connection((u.hostname, u.port), timeout=10)
+    c.sendall(b"GET " + u.path.encode() + t + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    print(c.recv(4096).split(b" ")[1].decode(), end=" ")
+PYEOF
+is "a target with a space, a control character, DEL: 400 each" \
+    "$(cat "$TMPD/sp.out")" "400 400 400 "
 fetch dupcl -X POST -H 'Content-Length: 3' -H 'Content-Length: 3' \
     --data-binary abc "$PUBLIC_URL"upload
 is "Content-Length twice: 400" "$HTTP_STATUS" 400
