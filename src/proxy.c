@@ -182,6 +182,7 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	struct session		*s;
 	struct stream		*st;
 	struct head_arg		 ha;
+	const union MHD_ConnectionInfo *ci;
 	const char		*cl, *te, *errstr, *upgrade;
 	char			 addr[64];
 	long long		 len = -1, max;
@@ -294,6 +295,8 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	if (!st->open.body && !st->upgrade)
 		st->req_end = true;
 	st->conn = c;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	st->caller_fd = ci != NULL ? ci->connect_fd : -1;
 	pr->st = st;			/* the MHD side's reference */
 	atomic_fetch_add(&tunneld_inflight, 1);
 	pthread_mutex_lock(&st->mtx);
@@ -416,8 +419,7 @@ proxy_continue(struct MHD_Connection *c, struct preq *pr,
 		loop_notify_locked(st);
 	}
 	if (!st->have_resp && st->err_status == 0) {
-		st->suspended = true;
-		MHD_suspend_connection(c);
+		stream_suspend_locked(st);
 		pthread_mutex_unlock(&st->mtx);
 		return MHD_YES;
 	}

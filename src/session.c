@@ -1591,6 +1591,18 @@ loop_tick(uint64_t now)
 		for (i = 0; i < s->tabsize; i++) {
 			for (st = s->tab[i]; st != NULL; st = snext) {
 				snext = st->tab_next;
+				if (stream_caller_gone(st, now)) {
+					log_debug("tunnel %s: stream %u: the "
+					    "caller went away", st->tunnel_id,
+					    st->id);
+					session_send_reset(s, st->id,
+					    PROTO_RESET_CANCEL,
+					    "caller went away");
+					session_stream_fail(st, 502, "The "
+					    "caller went away.");
+					session_stream_finish(s, st);
+					continue;
+				}
 				if (st->deadline_ms == 0 || now < st->deadline_ms)
 					continue;
 				log_debug("tunnel %s: stream %u: no response "

@@ -10,6 +10,9 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +63,7 @@ stream_new(struct session *s, const char *tunnel_id)
 	st = xcalloc(1, sizeof(*st));
 	st->evkind = EVK_STREAM;
 	st->fd = -1;
+	st->caller_fd = -1;
 	atomic_init(&st->refs, 1);
 	pthread_mutex_init(&st->mtx, NULL);
 	session_ref(s);
@@ -97,6 +101,46 @@ stream_unref(struct stream *st)
 	metrics_stream_close(st->stats);
 	pthread_mutex_destroy(&st->mtx);
 	free(st);
+}
+
+/*
+ * Suspend the MHD connection to wait for the agent.  Caller holds st->mtx
+ * and is MHD's thread for the connection.
+ */
+void
+stream_suspend_locked(struct stream *st)
+{
+	st->suspended = true;
+	st->probe_ms = util_now_ms() + TUNNELD_PROBE_MS;
+	MHD_suspend_connection(st->conn);
+}
+
+/*
+ * A suspended connection is out of MHD's sight: a caller who leaves while
+ * we wait for the agent (a quiet event stream, a long poll, a slow local
+ * service) would keep its stream until the agent next sends.  The loop
+ * asks here every TUNNELD_PROBE_MS: true at the caller's EOF or a socket
+ * error.  MHD keeps the socket open while the connection is suspended,
+ * and st->mtx keeps it suspended during the look.  A caller whose upload
+ * waits for room is not looked at: its deadline covers it.
+ */
+bool
+stream_caller_gone(struct stream *st, uint64_t now)
+{
+	ssize_t	n;
+	char	c;
+	bool	gone = false;
+
+	pthread_mutex_lock(&st->mtx);
+	if (st->suspended && !st->upload_wait && st->conn != NULL &&
+	    st->caller_fd != -1 && now >= st->probe_ms) {
+		st->probe_ms = now + TUNNELD_PROBE_MS;
+		n = recv(st->caller_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+		gone = n == 0 || (n == -1 && errno != EAGAIN &&
+		    errno != EWOULDBLOCK && errno != EINTR);
+	}
+	pthread_mutex_unlock(&st->mtx);
+	return gone;
 }
 
 /* Resume the MHD connection if we suspended it.  Caller holds st->mtx. */
@@ -147,8 +191,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 	else if (st->resp_reset || st->conn == NULL)
 		ret = MHD_CONTENT_READER_END_WITH_ERROR;
 	else {
-		st->suspended = true;
-		MHD_suspend_connection(st->conn);
+		stream_suspend_locked(st);
 		ret = 0;
 	}
 	pthread_mutex_unlock(&st->mtx);

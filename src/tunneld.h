@@ -44,6 +44,7 @@
 #define TUNNELD_REQID_LEN	129		/* X-Request-Id + NUL */
 #define TUNNELD_REQID_RANDOM	16		/* hex digits of a new one */
 #define TUNNELD_BODY_SLACK	(1024 * 1024)	/* read past max_body_size */
+#define TUNNELD_PROBE_MS	2000	/* a suspended caller still there? */
 /*
  * libmicrohttpd's per-connection pool is max_header_size plus this.  It
  * zeroes the whole pool after every request, so each kept-alive
@@ -279,6 +280,8 @@ struct stream {
 	bool			 suspended;	/* we suspended conn */
 	bool			 in_inbox;
 	bool			 upload_wait;	/* suspended for req room */
+	int			 caller_fd;	/* MHD's socket, for probes */
+	uint64_t		 probe_ms;	/* next look at it, suspended */
 	/* from the loop, under mtx */
 	struct proto_head	 resp;
 	bool			 have_resp;
@@ -528,6 +531,8 @@ void		 stream_unref(struct stream *);
 ssize_t		 stream_reader(void *, uint64_t, char *, size_t);
 void		 stream_reader_free(void *);
 void		 stream_wake_locked(struct stream *);
+void		 stream_suspend_locked(struct stream *);
+bool		 stream_caller_gone(struct stream *, uint64_t);
 struct MHD_Response *stream_response_locked(struct stream *);
 
 /* registry.c */

@@ -85,6 +85,27 @@ tcurl -N --max-time $((4 * SLOW)) "$PUBLIC_URL"'sse?n=2&ms=30000' \
 check "first server-sent event arrives before the response ends" \
     grep -q '^data: event 0' "$TMPD/sse.out"
 
+# --- a caller who leaves a quiet event stream ------------------------------
+# The connection waits, suspended, for the next event (a minute away); the
+# caller reads the first and closes.  tunneld notices within seconds: the
+# request is over (its access line) and the agent told to stop it.
+python3 - "$PUBLIC_URL" <<'PYEOF'
+import socket, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+c = socket.create_connection((u.hostname, u.port), timeout=10)
+c.sendall(("GET %ssse?n=2&ms=60000&tag=leave HTTP/1.1\r\nHost: x\r\n\r\n"
+           % u.path).encode())
+got = b""
+while b"event 0" not in got:
+    d = c.recv(4096)
+    if not d:
+        break
+    got += d
+c.close()
+PYEOF
+check "a caller who leaves a quiet event stream: its request ends" \
+    wait_for $((10 * SLOW)) grep -q 'access .*tag=leave' "$TMPD/tunneld.1.log"
+
 # --- 50 requests at once --------------------------------------------------
 set --
 i=0
