@@ -188,7 +188,7 @@ relay_flush(struct session *s, struct stream *st)
 		    MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n > 0) {
 			tbuf_consume(&st->body, (size_t)n);
-			atomic_fetch_sub(&tunneld_buffered, (long long)n);
+			stream_held(st, -(long long)n);
 			sent += (size_t)n;
 			continue;
 		}

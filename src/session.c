@@ -84,6 +84,8 @@ static void	 session_attach_reply(struct session *, uint8_t, const char *,
 static bool	 session_serves(const struct session *, const char *);
 static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
+static bool	 session_rx_over(const struct session *);
+static bool	 session_rx_under(const struct session *);
 static int	 session_flush(struct session *);
 static int	 session_send_tbuf(struct session *, struct tbuf *);
 static void	 session_pump(struct session *);
@@ -287,6 +289,7 @@ session_new(const char *tunnel_id, const char *peer)
 	atomic_init(&s->refs, 1);
 	atomic_init(&s->next_id, 1);
 	atomic_init(&s->nstreams, 0);
+	atomic_init(&s->buffered, 0);
 	s->fd = -1;
 	util_strlcpy(s->tunnel_id, tunnel_id, sizeof(s->tunnel_id));
 	util_strlcpy(s->peer, peer, sizeof(s->peer));
@@ -459,8 +462,7 @@ session_io(struct session *s, uint32_t events)
 		session_kill(s, 0, "write error");
 		goto out;
 	}
-	if ((events & EPOLLIN) && atomic_load(&tunneld_buffered) >
-	    TUNNELD_MEM_CAP) {
+	if ((events & EPOLLIN) && session_rx_over(s)) {
 		session_rx_pause(s, true);
 		goto out;
 	}
@@ -676,7 +678,7 @@ session_message(struct session *s, uint8_t *buf, size_t len,
 			session_stream_finish(s, st);
 			break;
 		}
-		atomic_fetch_add(&tunneld_buffered, (long long)m.len);
+		stream_held(st, (long long)m.len);
 		stream_wake_locked(st);
 		pthread_mutex_unlock(&st->mtx);
 		if (st->raw)
@@ -1485,9 +1487,31 @@ session_stream_finish(struct session *s, struct stream *st)
 }
 
 /*
- * Past the global cap on buffered response bytes, stop reading from agents
- * (TCP pushes back on them) until the callers have drained half of it.
+ * Response bytes wait for slow callers up to TUNNELD_MEM_CAP in all.  The
+ * cap is shared: past half of it a session holding a sixteenth or more
+ * stops being read (TCP pushes back on its agent), past all of it every
+ * session does; each is read again once the callers have drained enough.
+ * So callers who read slowly from one tunnel hold back that tunnel and
+ * not the others.
  */
+static bool
+session_rx_over(const struct session *s)
+{
+	long long	g = atomic_load(&tunneld_buffered);
+
+	return g > TUNNELD_MEM_CAP || (g > TUNNELD_MEM_CAP / 2 &&
+	    atomic_load(&s->buffered) >= TUNNELD_MEM_CAP / 16);
+}
+
+static bool
+session_rx_under(const struct session *s)
+{
+	long long	g = atomic_load(&tunneld_buffered);
+
+	return g < TUNNELD_MEM_CAP / 4 * 3 && (g < TUNNELD_MEM_CAP / 4 ||
+	    atomic_load(&s->buffered) < TUNNELD_MEM_CAP / 32);
+}
+
 static void
 session_rx_pause(struct session *s, bool pause)
 {
@@ -1575,8 +1599,7 @@ loop_tick(uint64_t now)
 			session_kill(s, WS_CLOSE_POLICY, "no HELLO");
 			continue;
 		}
-		if (s->rx_paused && atomic_load(&tunneld_buffered) <
-		    TUNNELD_MEM_CAP / 2)
+		if (s->rx_paused && session_rx_under(s))
 			session_rx_pause(s, false);
 		if (hb > 0 && now - s->last_rx_ms > 3 * hb && !s->rx_paused) {
 			session_kill(s, WS_CLOSE_GOING_AWAY,

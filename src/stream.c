@@ -90,9 +90,9 @@ stream_unref(struct stream *st)
 {
 	if (st == NULL || atomic_fetch_sub(&st->refs, 1) != 1)
 		return;
+	stream_held(st, -(long long)tbuf_len(&st->body));
 	atomic_fetch_sub(&st->sess->nstreams, 1);
 	session_unref(st->sess);
-	atomic_fetch_sub(&tunneld_buffered, (long long)tbuf_len(&st->body));
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
 	tbuf_free(&st->req);
@@ -101,6 +101,17 @@ stream_unref(struct stream *st)
 	metrics_stream_close(st->stats);
 	pthread_mutex_destroy(&st->mtx);
 	free(st);
+}
+
+/*
+ * n more response bytes (fewer if negative) held for st's caller: the
+ * global count under TUNNELD_MEM_CAP and its session's share of it.
+ */
+void
+stream_held(struct stream *st, long long n)
+{
+	atomic_fetch_add(&tunneld_buffered, n);
+	atomic_fetch_add(&st->sess->buffered, n);
 }
 
 /*
@@ -171,7 +182,7 @@ stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			n = max;
 		memcpy(buf, tbuf_ptr(&st->body), n);
 		tbuf_consume(&st->body, n);
-		atomic_fetch_sub(&tunneld_buffered, (long long)n);
+		stream_held(st, -(long long)n);
 		st->consumed += n;
 		/*
 		 * Credit back in batches, or when drained; once the agent's
@@ -235,7 +246,7 @@ stream_response_locked(struct stream *st)
 			return NULL;
 		tbuf_reset(&st->body);
 		tbuf_shrink(&st->body);
-		atomic_fetch_sub(&tunneld_buffered, (long long)n);
+		stream_held(st, -(long long)n);
 		metrics_bytes(st->stats, M_BYTES_OUT, n);
 		atomic_fetch_add_explicit(&st->bytes_sent, n,
 		    memory_order_relaxed);

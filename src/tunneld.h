@@ -238,6 +238,7 @@ struct session {
 	uint32_t		 peer_window;
 	atomic_uint		 next_id;
 	atomic_int		 nstreams;
+	atomic_llong		 buffered;	/* its streams' response bytes */
 	uint64_t		 last_rx_ms;
 	uint64_t		 last_ping_ms;
 	uint64_t		 opened_ms;
@@ -531,6 +532,7 @@ void		 stream_unref(struct stream *);
 ssize_t		 stream_reader(void *, uint64_t, char *, size_t);
 void		 stream_reader_free(void *);
 void		 stream_wake_locked(struct stream *);
+void		 stream_held(struct stream *, long long);
 void		 stream_suspend_locked(struct stream *);
 bool		 stream_caller_gone(struct stream *, uint64_t);
 struct MHD_Response *stream_response_locked(struct stream *);
