@@ -400,8 +400,14 @@ forward_process(struct stream *st)
 			st->read_paused = false;
 			unpause = true;
 		}
+		/*
+		 * Credit, but the queues are full: ws_take kicks every stream
+		 * once they drain, this one too.
+		 */
 		if (st->write_paused && st->credit > 0 &&
-		    client.outq_bytes < TC_OUTQ_MAX) {
+		    client.outq_bytes >= TC_OUTQ_MAX)
+			client.outq_blocked = true;
+		else if (st->write_paused && st->credit > 0) {
 			st->write_paused = false;
 			unpause = true;
 		}
