@@ -643,6 +643,9 @@ forward_respond(struct stream *st)
 		}
 		proto_head_add(&out, h->name, h->value);
 	}
+	/* curl reads a chunked body by its chunks, whatever the length. */
+	if (proto_head_get(&st->resp, "Transfer-Encoding") != NULL)
+		out.content_length = -1;
 	st->resp_cl = out.content_length;
 	forward_queue_head(st, &out, NULL, 0);
 	proto_head_clear(&out);
