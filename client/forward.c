@@ -351,6 +351,26 @@ forward_send_window_locked(struct stream *st, uint32_t n)
 	ws_queue_locked(st->link, false, m);
 }
 
+/*
+ * The local service is done before the request body is: what is buffered
+ * of it, and not yet credited, goes back to the server as credit (what
+ * comes from now on is credited as it comes, ws.c), so that the server
+ * can send the rest and its END.
+ */
+static void
+forward_credit_rest_locked(struct stream *st)
+{
+	uint64_t	n;
+
+	if (st->req_end)
+		return;
+	n = tbuf_len(&st->req) + (uint64_t)st->unacked;
+	tbuf_free(&st->req);
+	st->unacked = 0;
+	if (n > 0)
+		forward_send_window_locked(st, (uint32_t)n);
+}
+
 /* --- the curl thread ------------------------------------------------- */
 
 /*
@@ -543,7 +563,7 @@ forward_begin(struct stream *st)
 	const struct options	*o = client.opt;
 	const char		*method = st->open.method;
 	CURL			*e;
-	bool			 upload;
+	bool			 upload, head;
 
 	if ((e = forward_easy_get()) == NULL) {
 		st->easy_done = true;
@@ -563,9 +583,15 @@ forward_begin(struct stream *st)
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)TC_CURL_BUFFER);
 	if (o->request_timeout > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)o->request_timeout);
-	upload = st->open.body || (st->open.content_length >= 0 &&
-	    strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0);
-	if (strcmp(method, "HEAD") == 0)
+	/*
+	 * A HEAD goes without a body (CURLOPT_UPLOAD would make it a PUT),
+	 * whatever comes of one is credited back once curl is done; and a
+	 * Content-Length the server says no body follows is 0 for curl.
+	 */
+	head = strcmp(method, "HEAD") == 0;
+	upload = !head && (st->open.body || (st->open.content_length >= 0 &&
+	    strcmp(method, "GET") != 0));
+	if (head)
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET") != 0 || upload)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
@@ -573,9 +599,10 @@ forward_begin(struct stream *st)
 		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(e, CURLOPT_READFUNCTION, forward_read_cb);
 		curl_easy_setopt(e, CURLOPT_READDATA, st);
-		if (st->open.content_length >= 0)
+		if (!st->open.body || st->open.content_length >= 0)
 			curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
-			    (curl_off_t)st->open.content_length);
+			    (curl_off_t)(st->open.body ?
+			    st->open.content_length : 0));
 	}
 	st->easy = e;
 	if (curl_multi_add_handle(client.multi, e) != CURLM_OK) {
@@ -849,6 +876,8 @@ forward_error_page(struct stream *st, int status, const char *why)
 		st->local_done = st->curl_done = true;
 		if (st->req_end)
 			forward_table_remove_locked(st);
+		else
+			forward_credit_rest_locked(st);
 	}
 	pthread_mutex_unlock(&client.mtx);
 	forward_ws_wake();
@@ -877,6 +906,8 @@ forward_done(struct stream *st, CURLcode cc)
 		st->local_done = st->curl_done = true;
 		if (st->req_end)
 			forward_table_remove_locked(st);
+		else
+			forward_credit_rest_locked(st);
 		logit = true;
 	} else if (!reset && sent) {
 		log_debug("stream %u: %s", st->id, st->errbuf[0] ?

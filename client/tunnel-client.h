@@ -164,6 +164,7 @@ struct stream {
 	int64_t			 credit;	/* DATA bytes we may send */
 	uint32_t		 unacked;	/* request bytes to credit back */
 	int64_t			 req_sent;	/* request bytes given to curl */
+	int64_t			 req_got;	/* request bytes from the server */
 	bool			 resp_sent;
 	struct stream		*tab_next;
 	struct stream		*inbox_next;

@@ -1824,6 +1824,15 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 			*wake = true;
 			break;
 		}
+		/* A body with a Content-Length has exactly that many bytes. */
+		if (st->open.body && st->open.content_length >= 0 &&
+		    (int64_t)m->len > st->open.content_length - st->req_got) {
+			forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
+			    "data beyond the Content-Length");
+			*wake = true;
+			break;
+		}
+		st->req_got += (int64_t)m->len;
 		if (st->curl_done || st->local_done) {
 			/* Nobody reads it any more: take it and credit it. */
 			if (m->len > 0)
@@ -1843,6 +1852,13 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 		}
 		break;
 	case PROTO_END:
+		if (st->open.body && st->open.content_length >= 0 &&
+		    st->req_got != st->open.content_length) {
+			forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
+			    "body shorter than its Content-Length");
+			*wake = true;
+			break;
+		}
 		st->req_end = true;
 		if (st->local_done)
 			forward_table_remove_locked(st);

@@ -8,6 +8,7 @@ keep-alive.  Endpoints (every method; HEAD answers the headers only):
   /echo               JSON {method, path, headers, body_sha256, body_len}
   /bytes?n=N&seed=S   N deterministic pseudo-random bytes (&chunked=1)
   /upload             JSON {len, sha256} of the request body
+  /early              413 at once, the body unread, and the connection closed
   /slow?ms=N          sleeps N ms, then 200 "ok"
   /status/N           status N
   /redirect?to=URL    302 with Location: URL
@@ -184,6 +185,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.ep_echo()
             if p == "/upload":
                 return self.ep_upload()
+            if p == "/early":   # 413 before reading the body, then close
+                self.close_connection = True
+                return self.send_json(413, {"error": "not read"},
+                                      extra=(("Connection", "close"),))
             # The rest take no body: drain whatever came.
             for _ in self.body_pieces():
                 pass

@@ -21,7 +21,12 @@ of LATEOPEN_BYTES of /bytes?seed=lateopen, all in one write, and logs
 "ID N lateopen-got SHA256 LENGTH".
 Scenario "overbody" sends an OPEN of a POST /upload with Content-Length
 4 and more DATA than that (the 4 bytes, then a whole request to
-/smuggled), and logs "ID N overbody-got BODY" of the answer.
+/smuggled), and logs "ID N overbody-got BODY" of the answer (" reset"
+after it if the client reset the stream).  Scenarios "shortbody",
+"headbody" and "nobodycl" send one request each (SCENARIO_REQ) and log
+"ID N NAME-got STATUS BODY"; "early" posts a window of body to /early,
+which answers without reading it, and logs "ID N early-got STATUS
+CREDITED" of the credit given back.
 Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
@@ -145,7 +150,80 @@ def overbody(c, tid, port):
         if data[0] == 4:
             body += data[6:]
         elif data[0] in (5, 6):
-            return body.decode("utf-8", "replace").replace("\n", " ")
+            return (body.decode("utf-8", "replace").replace("\n", " ") +
+                    (" reset" if data[0] == 6 else ""))
+
+
+def one_request(c, tid, port, head, datas, end=True):
+    """HELLO, then an OPEN of head with datas as its DATA (and END):
+    "STATUS BODY" of the answer, " reset" after it if the client reset."""
+    c.sendall(frame(2, hello(tid, port)))
+    out = frame(2, msg(2, 1, json.dumps(head).encode()))
+    for d in datas:
+        out += frame(2, msg(4, 1, d))
+    if end:
+        out += frame(2, msg(5, 1, b""))
+    c.sendall(out)
+    status, body, buf = "-", b"", b""
+    while True:
+        op, data, buf = read_frame(c, buf)
+        if op != 2 or len(data) < 6 or struct.unpack(">I", data[2:6])[0] != 1:
+            continue
+        if data[0] == 3:
+            status = str(json.loads(data[6:]).get("status"))
+        elif data[0] == 4:
+            body += data[6:]
+        elif data[0] in (5, 6):
+            return (f"{status} " +
+                    body.decode("utf-8", "replace").replace("\n", " ") +
+                    (" reset" if data[0] == 6 else ""))
+
+
+def early(c, tid, port):
+    """A chunked POST to /early, which answers before reading: one window
+    of DATA (2 MiB), then, once the answer and its END are in, the
+    credit the client gives back (all of it, since nobody reads the
+    body), then END.  "STATUS CREDITED"."""
+    win = 1 << 21
+    c.sendall(frame(2, hello(tid, port)) + frame(2, msg(2, 1, json.dumps({
+        "method": "POST", "path": "/early", "content_length": -1,
+        "body": True, "headers": [["Host", "mock.test"]]}).encode())))
+    out = b"".join(frame(2, msg(4, 1, b"e" * 16384))
+                   for _ in range(win // 16384))
+    c.sendall(out)
+    status, credited, ended, buf = "-", 0, False, b""
+    c.settimeout(10)
+    try:
+        while not (ended and credited >= win):
+            op, data, buf = read_frame(c, buf)
+            if op != 2 or len(data) < 6 or \
+                    struct.unpack(">I", data[2:6])[0] != 1:
+                continue
+            if data[0] == 3:
+                status = str(json.loads(data[6:]).get("status"))
+            elif data[0] == 7:
+                credited += struct.unpack(">I", data[6:10])[0]
+            elif data[0] in (5, 6):
+                ended = True
+    except (socket.timeout, EOFError):
+        pass
+    c.sendall(frame(2, msg(5, 1, b"")))
+    return f"{status} {credited}"
+
+
+SCENARIO_REQ = {
+    # a body shorter than its Content-Length
+    "shortbody": ({"method": "POST", "path": "/upload", "content_length": 10,
+                   "body": True, "headers": [["Host", "mock.test"]]},
+                  [b"abc"]),
+    # a HEAD with a body
+    "headbody": ({"method": "HEAD", "path": "/echo?tag=headbody",
+                  "content_length": 5, "body": True,
+                  "headers": [["Host", "mock.test"]]}, [b"hello"]),
+    # a Content-Length, and no body to follow
+    "nobodycl": ({"method": "POST", "path": "/upload", "content_length": 5,
+                  "body": False, "headers": [["Host", "mock.test"]]}, []),
+}
 
 
 def read_until(c, buf, want):
@@ -288,9 +366,17 @@ class Server:
                     pass
                 self.note(f"{tid} {n} closed")
                 return
-            if scenario in ("stall", "smallwin", "lateopen", "overbody"):
+            if scenario in ("stall", "smallwin", "lateopen", "overbody",
+                            "early") or scenario in SCENARIO_REQ:
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
-                if scenario == "overbody":
+                if scenario in SCENARIO_REQ:
+                    head, datas = SCENARIO_REQ[scenario]
+                    got = one_request(c, tid, port, head, datas)
+                    self.note(f"{tid} {n} {scenario}-got {got}")
+                elif scenario == "early":
+                    got = early(c, tid, port)
+                    self.note(f"{tid} {n} early-got {got}")
+                elif scenario == "overbody":
                     got = overbody(c, tid, port)
                     self.note(f"{tid} {n} overbody-got {got}")
                 elif scenario == "lateopen":
