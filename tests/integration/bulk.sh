@@ -76,6 +76,10 @@ is "chunked download: status" "$HTTP_STATUS" 200
 is "chunked download: size" "$(wc -c <"$TMPD/chd.body" | tr -d ' ')" "$n"
 is "chunked download: SHA-256" "$(sha256 "$TMPD/chd.body")" "$want"
 rm -f "$TMPD/chd.body"
+# A service that sends a Content-Length with its chunks: the chunks win.
+fetch chbad "$PUBLIC_URL""bytes?n=100000&seed=ch&chunked=1&badcl=1"
+is "chunked download with a wrong Content-Length: every byte" \
+    "$(wc -c <"$TMPD/chbad.body" | tr -d ' ')" 100000
 
 # --- server-sent events arrive as they are written ------------------------
 # The second event comes 30 s after the first; curl gives up long before.

@@ -6,7 +6,8 @@ port, then a newline, to the file named by --port-file.  HTTP/1.1 with
 keep-alive.  Endpoints (every method; HEAD answers the headers only):
 
   /echo               JSON {method, path, headers, body_sha256, body_len}
-  /bytes?n=N&seed=S   N deterministic pseudo-random bytes (&chunked=1)
+  /bytes?n=N&seed=S   N deterministic pseudo-random bytes (&chunked=1;
+                      &badcl=1 adds a wrong Content-Length to chunked)
   /upload             JSON {len, sha256} of the request body
   /early              413 at once, the body unread, and the connection closed
   /slow?ms=N          sleeps N ms, then 200 "ok"
@@ -243,6 +244,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/octet-stream")
         if chunked:
             self.send_header("Transfer-Encoding", "chunked")
+            if q.get("badcl", ["0"])[0] not in ("", "0"):
+                self.send_header("Content-Length", "10")    # a wrong one
         else:
             self.send_header("Content-Length", str(n))
         self.end_headers()
