@@ -192,6 +192,7 @@ int
 main(int argc, char *argv[])
 {
 	struct options	opt;
+	rlim_t		nofile = 0;
 	int		r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -214,6 +215,9 @@ main(int argc, char *argv[])
 	}
 	if (opt.verbose > 0)
 		log_set_level(LOG_LEVEL_DEBUG);
+	/* A descriptor per request in flight to the local service. */
+	if (util_raise_nofile(&nofile) != 0 && nofile != 0)
+		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 	memset(&client, 0, sizeof(client));
 	util_random_id(opt.agent_id, sizeof(opt.agent_id));
 	client.opt = &opt;

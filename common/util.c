@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <sys/resource.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -333,4 +335,28 @@ util_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/*
+ * Every connection is a descriptor: the soft limit raised to the hard one.
+ * The limit now in *now (RLIM_INFINITY as is); -1 with errno if the raise
+ * failed (*now is then the limit as it was), or if there is none to read.
+ */
+int
+util_raise_nofile(rlim_t *now)
+{
+	struct rlimit	rl;
+	int		r = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -1;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+			r = -1;
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	*now = rl.rlim_cur;
+	return r;
 }

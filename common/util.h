@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #define UTIL_SHA256_HEX	65	/* 64 hex digits and a NUL */
@@ -26,6 +27,7 @@ bool	 util_valid_name(const char *);		/* [a-z0-9-]{1,63}, DNS label */
 char	*util_trim(char *);
 int	 util_hexval(int);			/* a hex digit's value, or -1 */
 int	 util_split_hostport(const char *, char *, size_t, int *);
+int	 util_raise_nofile(rlim_t *);
 
 /* CIDR lists: trusted proxies, visitor allow lists. */
 struct cidr {

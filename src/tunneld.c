@@ -52,20 +52,16 @@ static unsigned int tunneld_nofile(void);
 static unsigned int
 tunneld_nofile(void)
 {
-	struct rlimit	rl;
+	rlim_t	n = 0;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		return 1000;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
-			log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
-			(void)getrlimit(RLIMIT_NOFILE, &rl);
-		}
+	if (util_raise_nofile(&n) != 0) {
+		if (n == 0)
+			return 1000;
+		log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 	}
-	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000)
+	if (n == RLIM_INFINITY || n > 1000000)
 		return 1000000;
-	return rl.rlim_cur > 1128 ? (unsigned int)rl.rlim_cur - 128 : 1000;
+	return n > 1128 ? (unsigned int)n - 128 : 1000;
 }
 
 const char *
