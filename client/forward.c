@@ -289,6 +289,7 @@ forward_table_add_locked(struct stream *st)
 	st->tab_next = *bucket;
 	*bucket = st;
 	st->in_table = true;
+	st->link->conn->nstreams++;
 }
 
 /* Out of the table: the curl thread looks at it again and frees it. */
@@ -308,6 +309,7 @@ forward_table_remove_locked(struct stream *st)
 	}
 	st->in_table = false;
 	st->tab_next = NULL;
+	st->link->conn->nstreams--;
 	inbox_add_locked(st);
 }
 

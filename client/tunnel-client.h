@@ -42,6 +42,8 @@
 #define TC_WINDOW		PROTO_DEFAULT_WINDOW	/* our receive window */
 #define TC_OUTQ_MAX		(4 * 1024 * 1024)	/* queued DATA, all links */
 #define TC_OUTQ_LOW		(TC_OUTQ_MAX / 2)
+#define TC_CTRLQ_MAX		(4 * 1024 * 1024)	/* queued control */
+#define TC_MAX_STREAMS		1024	/* open on one connection */
 #define TC_RX_BUFFER		(256 * 1024)	/* one read */
 #define TC_RX_READS		4	/* reads per curl-thread turn */
 #define TC_CURL_BUFFER		(256 * 1024)	/* one read from the service */
@@ -234,7 +236,10 @@ struct link {
 	bool			 connected;	/* established, may queue */
 	uint32_t		 peer_window;
 	struct oqueue		 ctrl;		/* HELLO, RESPONSE, WINDOW, RESET */
+	size_t			 ctrl_bytes;
+	bool			 ctrl_over;	/* the server does not read */
 	struct oqueue		 data;		/* DATA, END */
+	size_t			 nstreams;	/* in tab */
 	struct stream		*tab[TC_TABLE_SIZE];
 	struct capring		*ring;		/* inspector captures, or NULL */
 };

@@ -53,6 +53,7 @@
 #include "xmalloc.h"
 
 /* One WRITEABLE callback sends up to WS_TX_BATCH bytes of frames. */
+#define WS_MSG_MEM(m)	(sizeof(*(m)) + LWS_PRE + (m)->len)	/* held */
 #define WS_TX_BATCH	(256 * 1024)
 #define WS_TX_FRAMES	64
 #define WS_KA_CHECK_MS	2000	/* how often a link's silence is looked at */
@@ -253,10 +254,22 @@ ws_queue_locked(struct link *l, bool data, struct omsg *m)
 		free(m);
 		return;
 	}
+	/*
+	 * DATA is held back by curl's pauses (TC_OUTQ_MAX); what the
+	 * server's own messages call for (PONG, WINDOW, RESET) is not, and
+	 * a server that sends them without reading ours is left.
+	 */
+	if (!data && l->ctrl_bytes + WS_MSG_MEM(m) > TC_CTRLQ_MAX) {
+		free(m);
+		l->ctrl_over = true;
+		return;
+	}
 	ws_msg_seal(m);
 	m->data = data;
 	if (data)
 		client.outq_bytes += m->len;
+	else
+		l->ctrl_bytes += WS_MSG_MEM(m);
 	oqueue_push(q, m);
 }
 
@@ -276,6 +289,8 @@ ws_queue_free_locked(struct link *l)
 		}
 		qs[i]->tail = NULL;
 	}
+	l->ctrl_bytes = 0;
+	l->ctrl_over = false;
 }
 
 /* Anything to write on a connected link? */
@@ -305,6 +320,8 @@ ws_pop_locked(struct link *l)
 		q->tail = NULL;
 	if (m->data)
 		client.outq_bytes -= m->len;
+	else
+		l->ctrl_bytes -= WS_MSG_MEM(m);
 	return m;
 }
 
@@ -1139,9 +1156,18 @@ ws_keepalive_cb(lws_sorted_usec_list_t *sul)
 {
 	struct link	*l = lws_container_of(sul, struct link, ka);
 	uint64_t	 quiet;
+	bool		 over;
 
 	if (l->wsi == NULL || l->hs != WS_HS_OPEN)
 		return;
+	pthread_mutex_lock(&client.mtx);
+	over = l->ctrl_over;
+	pthread_mutex_unlock(&client.mtx);
+	if (over) {
+		ws_kill(l, 0, NULL, "the server does not read what it asks "
+		    "for");
+		return;
+	}
 	quiet = util_now_ms() - __atomic_load_n(&l->rx_ms, __ATOMIC_RELAXED);
 	if (quiet >= (uint64_t)TC_HANGUP_SECS * 1000) {
 		ws_kill(l, 0, NULL, "no answer from the server");
@@ -1772,6 +1798,8 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 	struct link	*t;
 	struct omsg	*r;
 	struct tbuf	 b;
+	const char	*why = NULL;
+	bool		 full;
 
 	pthread_mutex_lock(&client.mtx);
 	st = forward_lookup_locked(l, m->stream_id);
@@ -1785,9 +1813,18 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 	if (t == NULL || t->dropped || (!t->attached && t != client.primary)) {
 		log_warn("stream %u for tunnel %s, not served here",
 		    m->stream_id, m->head.tunnel != NULL ? m->head.tunnel : "?");
+		why = "tunnel not served on this connection";
+	} else {
+		pthread_mutex_lock(&client.mtx);
+		full = l->conn->nstreams >= TC_MAX_STREAMS;
+		pthread_mutex_unlock(&client.mtx);
+		if (full)
+			why = "too many streams open";
+	}
+	if (why != NULL) {
 		tbuf_init(&b, 512);
 		if (proto_encode_reset(&b, m->stream_id, PROTO_RESET_REFUSED,
-		    "tunnel not served on this connection") == 0) {
+		    why) == 0) {
 			r = ws_msg_new(tbuf_len(&b), false);
 			memcpy(r->buf + LWS_PRE, tbuf_ptr(&b), tbuf_len(&b));
 			pthread_mutex_lock(&client.mtx);

@@ -19,7 +19,8 @@
 _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody,shortbody,headbody,nobodycl,early;g5=late,lateclose,latebad"
+    --blackhole-file "$TMPD/blackhole.port" \
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,early;g5=late,lateclose,latebad;g6=pingflood,flood"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc --verbose
@@ -36,12 +37,21 @@ done
 # protocol allows (64 KiB, less than curl's buffer), credit coming as the
 # bytes do; then, on the third, for 300000 bytes in the same write as an
 # ATTACHED and a DETACH the client has to hand to its WebSocket thread;
-# then, on the fourth, sends a POST with more body than its Content-Length;
-# then requests with bodies that do not match their heads, and one whose
-# body the local service does not read.
+# then, on the fourth, sends a POST with more body than its Content-Length.
 _spawn client "$TMPD/g4.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
     --api-key "$KEY" --subdomain g4 --no-inspect "$LOCAL_PORT"
 pids="$pids $_pid"
+# g7 serves it too: requests with bodies that do not match their heads,
+# and one whose body the local service does not read.
+_spawn client "$TMPD/g7.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
+    --api-key "$KEY" --subdomain g7 --no-inspect "$LOCAL_PORT"
+pids="$pids $_pid"
+# g6 serves a port that takes connections and never answers: the mock
+# sends PINGs without reading the PONGs, then more OPENs than the client
+# keeps open at once.
+_spawn client "$TMPD/g6.log" "$TUNNEL_CLIENT" --server "$MOCK_URL" \
+    --api-key "$KEY" --subdomain g6 --no-inspect "$(cat "$TMPD/blackhole.port")"
+g6pid=$_pid
 
 # shellcheck disable=SC2317
 all_up()
@@ -97,8 +107,8 @@ check "overbody: the bytes past it never reached the local service" \
     lacks "$TMPD/localsvc.log" /smuggled
 got()	# got SCENARIO: what the mock logged of its answer
 {
-	wait_for $((30 * SLOW)) grep -q "^g4 [0-9]* $1-got " "$TMPD/conns.log"
-	sed -n "s/^g4 [0-9]* $1-got //p" "$TMPD/conns.log"
+	wait_for $((30 * SLOW)) grep -q "^g7 [0-9]* $1-got " "$TMPD/conns.log"
+	sed -n "s/^g7 [0-9]* $1-got //p" "$TMPD/conns.log"
 }
 like "shortbody: a body shorter than its Content-Length: the client resets" \
     "$(got shortbody)" ' reset$'
@@ -130,6 +140,19 @@ said g5 lateclose 'lost the connection to the server \(closed by the server\)'
 closed_with lateclose 1000
 said g5 latebad 'lost the connection to the server \(a bad message from the server\)'
 closed_with latebad 1002
+
+check "pingflood: the mock is done" wait_for $((60 * SLOW)) \
+    grep -q '^g6 [0-9]* pingflood ' "$TMPD/conns.log"
+like "pingflood: the client leaves a server that does not read" \
+    "$(sed -n 's/^g6 [0-9]* pingflood //p' "$TMPD/conns.log")" '^closed '
+check "pingflood: the client says why" grep -q \
+    'the server does not read what it asks for' "$TMPD/g6.log"
+check "flood: the mock is done" wait_for $((60 * SLOW)) \
+    grep -q '^g6 [0-9]* flood-refused ' "$TMPD/conns.log"
+is "flood: the OPENs past 1024 at once are refused" \
+    "$(sed -n 's/^g6 [0-9]* flood-refused //p' "$TMPD/conns.log")" 76
+check "tunnel-client g6 kept running" alive "$g6pid"
+stop_pid "$g6pid"
 
 # (The good one is held open but does not answer PINGs, so the client
 # leaves it after a while and comes back: more lines may follow it.)

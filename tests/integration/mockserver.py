@@ -26,7 +26,11 @@ after it if the client reset the stream).  Scenarios "shortbody",
 "headbody" and "nobodycl" send one request each (SCENARIO_REQ) and log
 "ID N NAME-got STATUS BODY"; "early" posts a window of body to /early,
 which answers without reading it, and logs "ID N early-got STATUS
-CREDITED" of the credit given back.
+CREDITED" of the credit given back.  Scenario "flood" sends FLOOD_OPENS
+OPENs at once (for a tunnel whose local service, --blackhole-file, never
+answers) and logs "ID N flood-refused K" of those refused as too many;
+"pingflood" sends PINGs and reads nothing, and logs "ID N pingflood
+closed|open PINGS".
 Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
@@ -211,6 +215,58 @@ def early(c, tid, port):
     return f"{status} {credited}"
 
 
+FLOOD_OPENS = 1100             # more than the client's TC_MAX_STREAMS
+
+
+def flood(c, tid, port):
+    """HELLO, then FLOOD_OPENS OPENs at once for a service that never
+    answers: the number of them the client refuses as too many."""
+    c.sendall(frame(2, hello(tid, port)))
+    head = json.dumps({"method": "GET", "path": "/",
+                       "headers": [["Host", "mock.test"]]}).encode()
+    c.sendall(b"".join(frame(2, msg(2, 2 * i + 1, head))
+                       for i in range(FLOOD_OPENS)))
+    refused, buf = 0, b""
+    c.settimeout(10)
+    try:
+        while True:
+            op, data, buf = read_frame(c, buf)
+            if op == 2 and len(data) >= 6 and data[0] == 6 and \
+                    b"too many streams" in data:
+                refused += 1
+    except (socket.timeout, EOFError, OSError):
+        pass
+    return str(refused)
+
+
+def pingflood(c, tid, port):
+    """HELLO, then PINGs and nothing read: the PONGs pile up on the
+    client's side until it leaves.  "closed N" after N PINGs, or "open N"
+    if it was still there after all of them."""
+    c.sendall(frame(2, hello(tid, port)))
+    ping = frame(9, b"p" * 125) * 100
+    n = 0
+    c.settimeout(2)
+    try:
+        while n < 300000:
+            c.sendall(ping)
+            n += 100
+    except socket.timeout:
+        pass                    # it stopped reading: enough
+    except OSError:
+        return f"closed {n}"
+    # Then read what it sent until it leaves, for up to 10 s.
+    c.settimeout(10)
+    try:
+        while c.recv(1 << 20):
+            pass
+    except socket.timeout:
+        return f"open {n}"
+    except OSError:
+        pass
+    return f"closed {n}"
+
+
 SCENARIO_REQ = {
     # a body shorter than its Content-Length
     "shortbody": ({"method": "POST", "path": "/upload", "content_length": 10,
@@ -367,9 +423,14 @@ class Server:
                 self.note(f"{tid} {n} closed")
                 return
             if scenario in ("stall", "smallwin", "lateopen", "overbody",
-                            "early") or scenario in SCENARIO_REQ:
+                            "early", "flood", "pingflood") or \
+                    scenario in SCENARIO_REQ:
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
-                if scenario in SCENARIO_REQ:
+                if scenario == "flood":
+                    self.note(f"{tid} {n} flood-refused {flood(c, tid, port)}")
+                elif scenario == "pingflood":
+                    self.note(f"{tid} {n} pingflood {pingflood(c, tid, port)}")
+                elif scenario in SCENARIO_REQ:
                     head, datas = SCENARIO_REQ[scenario]
                     got = one_request(c, tid, port, head, datas)
                     self.note(f"{tid} {n} {scenario}-got {got}")
@@ -405,8 +466,16 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--groups", default="")
     ap.add_argument("--log", required=True)
+    ap.add_argument("--blackhole-file")
     a = ap.parse_args()
     srv = Server(a.groups, a.log)
+    if a.blackhole_file:        # a local service that never answers
+        bh = socket.socket()
+        bh.bind(("127.0.0.1", 0))
+        bh.listen(4096)         # connections wait in the backlog
+        with open(a.blackhole_file + ".tmp", "w") as f:
+            f.write(str(bh.getsockname()[1]))
+        os.rename(a.blackhole_file + ".tmp", a.blackhole_file)
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", 0))
