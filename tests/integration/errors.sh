@@ -222,7 +222,7 @@ is "deleted: 404" "$HTTP_STATUS" 404
 # stop (the stream's bytes would be held, unread, until the agent left).
 api na "$KEY" POST /api/tunnels --data '{"subdomain":"noend-agent"}'
 is "noend: tunnel created" "$HTTP_STATUS" 201
-_spawn mockagent "$TMPD/noend.log" python3 \
+_spawn localsvc "$TMPD/noend.log" python3 \
     "$top_srcdir/tests/integration/mockagent.py" --server \
     "127.0.0.1:$TUNNELD_PORT" --id noend-agent --mode noend \
     --token "$(ht json "$TMPD/na.body" auth_token)"
@@ -242,7 +242,7 @@ is "noend: the next request is served too" "$HTTP_STATUS" 200
 # closed, not left open with the stream gone.
 api ur "$KEY" POST /api/tunnels --data '{"subdomain":"up101-reset"}'
 is "up101reset: tunnel created" "$HTTP_STATUS" 201
-_spawn mockagent "$TMPD/ur.log" python3 \
+_spawn localsvc "$TMPD/ur.log" python3 \
     "$top_srcdir/tests/integration/mockagent.py" --server \
     "127.0.0.1:$TUNNELD_PORT" --id up101-reset --mode up101reset \
     --token "$(ht json "$TMPD/ur.body" auth_token)"
