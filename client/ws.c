@@ -1804,6 +1804,11 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 	pthread_mutex_lock(&client.mtx);
 	st = forward_lookup_locked(l, m->stream_id);
 	pthread_mutex_unlock(&client.mtx);
+	if (m->stream_id % 2 == 0) {
+		log_warn("the server opened stream %u, an even id",
+		    m->stream_id);
+		return TUN_EPROTO;
+	}
 	if (st != NULL) {
 		log_warn("the server opened stream %u twice", m->stream_id);
 		return TUN_EPROTO;
@@ -1912,7 +1917,7 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 		break;
 	case PROTO_WINDOW:
 		st->credit += m->window;
-		if (st->credit > INT32_MAX) {
+		if (st->credit > PROTO_MAX_WINDOW) {
 			forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
 			    "window overflow");
 			*wake = true;

@@ -20,7 +20,7 @@ _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
     --blackhole-file "$TMPD/blackhole.port" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,early;g5=late,lateclose,latebad;g6=pingflood,flood"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,early;g5=late,lateclose,latebad,lateeven;g6=pingflood,flood"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc --verbose
@@ -140,6 +140,8 @@ said g5 lateclose 'lost the connection to the server \(closed by the server\)'
 closed_with lateclose 1000
 said g5 latebad 'lost the connection to the server \(a bad message from the server\)'
 closed_with latebad 1002
+said g5 lateeven 'lost the connection to the server \(a bad message from the server\)'
+closed_with lateeven 1002
 
 check "pingflood: the mock is done" wait_for $((60 * SLOW)) \
     grep -q '^g6 [0-9]* pingflood ' "$TMPD/conns.log"
@@ -156,9 +158,9 @@ stop_pid "$g6pid"
 
 # (The good one is held open but does not answer PINGs, so the client
 # leaves it after a while and comes back: more lines may follow it.)
-for g in g1 g2 g3 g5; do
-	is "$g: the fourth connection is the good one" \
-	    "$(grep "^$g [0-9]* " "$TMPD/conns.log" | grep -Ev ' (closed|pong .*|closecode [0-9]+)$' | sed -n '4s/^[^ ]* [0-9]* //p')" good
+for g in g1:4 g2:4 g3:4 g5:5; do
+	is "${g%:*}: connection ${g#*:} is the good one" \
+	    "$(grep "^${g%:*} [0-9]* " "$TMPD/conns.log" | grep -Ev ' (closed|pong .*|closecode [0-9]+)$' | sed -n "${g#*:}s/^[^ ]* [0-9]* //p")" good
 done
 
 for p in $pids; do

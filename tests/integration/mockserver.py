@@ -35,7 +35,8 @@ Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
 "ID N pong PAYLOAD" of the answer, then a text frame; "lateclose" sends a
-CLOSE; "latebad" a message that is not the protocol's.  Each logs
+CLOSE; "latebad" a message that is not the protocol's; "lateeven" an
+OPEN with an even stream id.  Each logs
 "ID N closecode CODE" of the CLOSE the client sends back.
 """
 import argparse, base64, hashlib, json, os, socket, struct, sys, threading
@@ -305,6 +306,9 @@ def late(c, tid, port, scenario, note):
         c.sendall(frame(1, b"late text"))
     elif scenario == "lateclose":
         c.sendall(frame(8, struct.pack(">H", 1001) + b"bye"))
+    elif scenario == "lateeven":    # stream ids of the server are odd
+        c.sendall(open_msg("even", 10).replace(
+            struct.pack(">BBI", 2, 0, 1), struct.pack(">BBI", 2, 0, 2), 1))
     else:
         c.sendall(frame(2, b"\xff\x00\x00\x00\x00\x00{}"))
     data, buf = read_until(c, buf, 8)
@@ -413,7 +417,7 @@ class Server:
             self.note(f"{tid} {n} {scenario}")
             out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
                                tid, port)
-            if scenario in ("late", "lateclose", "latebad"):
+            if scenario in ("late", "lateclose", "latebad", "lateeven"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
                 try:
                     late(c, tid, port, scenario,
