@@ -118,6 +118,8 @@ static unsigned char		 tls_http11[] = "http/1.1";
 static const gnutls_datum_t	 tls_alpn = { tls_http11, 8 };
 static atomic_bool		 tls_stopping;
 static atomic_bool		 tls_quiet;	/* no more accepts */
+static pthread_mutex_t	 tls_mhd_mtx = PTHREAD_MUTEX_INITIALIZER;
+static bool		 tls_mhd_gone;	/* under tls_mhd_mtx */
 static bool			 tls_on;
 static struct tls_ipslot	*tls_ips;	/* NULL: no per-address cap */
 static pthread_mutex_t		 tls_ip_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -404,6 +406,18 @@ tls_quiesce(void)
 	tls_wake_all();
 }
 
+/*
+ * Before MHD_stop_daemon: a handshake that completes from now on is not
+ * handed to a daemon that is going away.
+ */
+void
+tls_release_mhd(void)
+{
+	pthread_mutex_lock(&tls_mhd_mtx);
+	tls_mhd_gone = true;
+	pthread_mutex_unlock(&tls_mhd_mtx);
+}
+
 /* After MHD_stop_daemon: every connection closed, threads joined. */
 void
 tls_stop(void)
@@ -600,9 +614,19 @@ tls_handshake(struct tls_conn *c)
 		return -1;
 	}
 	c->ready = true;
-	/* MHD owns (and closes, even on failure) its end from here on. */
+	/*
+	 * MHD owns (and closes, even on failure) its end from here on.  Not
+	 * once shutdown has let go of the daemon (tls_release_mhd): then the
+	 * connection goes, as one still in its handshake would.
+	 */
+	pthread_mutex_lock(&tls_mhd_mtx);
+	if (tls_mhd_gone) {
+		pthread_mutex_unlock(&tls_mhd_mtx);
+		return -1;
+	}
 	r = MHD_add_connection(tunneld_mhd, c->mhd,
 	    (const struct sockaddr *)&c->peer, c->peerlen);
+	pthread_mutex_unlock(&tls_mhd_mtx);
 	c->mhd = -1;
 	if (r != MHD_YES) {
 		log_warn("tls: connection refused by the HTTP server: %s",

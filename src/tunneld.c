@@ -152,6 +152,7 @@ tunneld_drain(int listen_fd)
 		log_warn("drain: %d requests cut short",
 		    atomic_load(&tunneld_inflight));
 	loop_stop();		/* fails and resumes what is left */
+	tls_release_mhd();	/* no more connections for MHD */
 	MHD_stop_daemon(tunneld_mhd);
 	tunneld_mhd = NULL;
 	tls_stop();		/* closes the caller's side of each */

@@ -508,6 +508,7 @@ int		 tls_init(void);
 bool		 tls_enabled(void);
 int		 tls_start(int, int);
 void		 tls_quiesce(void);
+void		 tls_release_mhd(void);
 void		 tls_stop(void);
 void		 tls_reload(const struct config *);
 
