@@ -1593,6 +1593,8 @@ loop_tick(uint64_t now)
 	uint64_t	 hb = (uint64_t)CFG_GET(heartbeat_interval) * 1000;
 	size_t		 i;
 
+	tcp_tick(now);
+
 	for (s = loop.sessions; s != NULL; s = next) {
 		next = s->next;
 		if (!s->ready && now - s->opened_ms > HELLO_TIMEOUT_MS) {

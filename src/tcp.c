@@ -28,12 +28,14 @@
 
 #define TCP_BACKLOG	128
 #define TCP_ACCEPTS	64		/* per wake-up */
+#define TCP_PAUSE_MS	200		/* no accepts after EMFILE */
 
 struct tcplisten {
 	int			 evkind;	/* EVK_LISTEN: first */
 	int			 fd;
 	int			 port;
 	char			 tunnel_id[TUNNELD_ID_LEN];
+	uint64_t		 paused_ms;	/* out of descriptors at */
 	struct tcplisten	*next;
 };
 
@@ -267,6 +269,23 @@ tcp_loop_ops(void)
 	}
 }
 
+/* Loop, every tick: listeners left out for lack of descriptors, back in. */
+void
+tcp_tick(uint64_t now)
+{
+	struct tcplisten	*l;
+	struct epoll_event	 ev;
+
+	for (l = tcp_listeners; l != NULL; l = l->next) {
+		if (l->paused_ms == 0 || now - l->paused_ms < TCP_PAUSE_MS)
+			continue;
+		l->paused_ms = 0;
+		ev.events = EPOLLIN;
+		ev.data.ptr = l;
+		(void)epoll_ctl(loop_epfd(), EPOLL_CTL_MOD, l->fd, &ev);
+	}
+}
+
 /*
  * Loop: connections on a tunnel's port.  Each goes to an agent of the
  * tunnel (round robin) as a raw stream; with none, or not allowed, it is
@@ -278,6 +297,7 @@ tcp_accept(void *arg)
 {
 	struct tcplisten	*l = arg;
 	struct sockaddr_storage	 ss;
+	struct epoll_event	 ev;
 	struct session		*s;
 	struct stream		*st;
 	socklen_t		 len;
@@ -291,10 +311,20 @@ tcp_accept(void *arg)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("tunnel %s: accept: %s", l->tunnel_id,
-				    strerror(errno));
+			if (errno == EAGAIN || errno == EINTR ||
+			    errno == ECONNABORTED)
+				return;
+			/*
+			 * Out of descriptors or memory: the listener stays
+			 * readable, so it is left out of epoll for a tick
+			 * (tcp_tick) rather than spun on.
+			 */
+			log_warn("tunnel %s: accept: %s; trying again shortly",
+			    l->tunnel_id, strerror(errno));
+			ev.events = 0;
+			ev.data.ptr = l;
+			(void)epoll_ctl(loop_epfd(), EPOLL_CTL_MOD, l->fd, &ev);
+			l->paused_ms = util_now_ms();
 			return;
 		}
 		if (atomic_load(&tunneld_draining)) {
@@ -316,13 +346,13 @@ tcp_accept(void *arg)
 		if (r != 404 && limits_denied_name(l->tunnel_id)) {
 			metrics_add(M_DENIED, 1);
 			why = "tunnel disabled";
-		} else if (r != 404 && limits_tunnel(l->tunnel_id) > 0)
-			why = "";		/* rate limited: logged there */
-		else if (r == 0 && (s->dead || !s->ready))
+		} else if (r == 0 && (s->dead || !s->ready))
 			why = "no agent connected";
 		else if (r != 0)
 			why = r == 502 ? "no agent connected" : r == 403 ?
 			    "not on the allow list" : "no such tunnel";
+		else if (limits_tunnel(l->tunnel_id) > 0)
+			why = "";		/* rate limited: logged there */
 		if (why != NULL) {
 			if (*why != '\0')
 				log_info("tunnel %s: TCP connection from %s "

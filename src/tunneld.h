@@ -501,6 +501,7 @@ void		 tcp_close(const char *, int);
 void		 tcp_restore(void);
 void		 tcp_loop_ops(void);
 void		 tcp_accept(void *);
+void		 tcp_tick(uint64_t);
 void		 tcp_stop(void);
 
 /* tls.c */
