@@ -204,12 +204,6 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 		log_debug("tunnel %s: disabled by the deny list", id);
 		return http_refuse(c, pr, 403, "tunnel disabled", true, 0);
 	}
-	if (r != 404 && (retry = limits_tunnel(id)) > 0) {
-		if (s != NULL)
-			session_unref(s);
-		return http_refuse(c, pr, 429, "too many requests for this "
-		    "tunnel; slow down", true, retry);
-	}
 	switch (r) {
 	case 0:
 		break;
@@ -225,6 +219,15 @@ proxy_start(struct MHD_Connection *c, struct preq *pr, const char *id,
 	default:
 		return proxy_fail(c, pr, 502, "The tunnel exists, but no agent "
 		    "is connected to it right now.");
+	}
+	/*
+	 * Only callers let in count against the tunnel's rate: refused
+	 * ones (allow list, password) would spend its users' share.
+	 */
+	if ((retry = limits_tunnel(id)) > 0) {
+		session_unref(s);
+		return http_refuse(c, pr, 429, "too many requests for this "
+		    "tunnel; slow down", true, retry);
 	}
 	if (!proxy_valid_target(target)) {
 		session_unref(s);

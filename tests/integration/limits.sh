@@ -252,6 +252,21 @@ like "the refusals are logged, at most once a second ($nlog lines, $n429 refusal
     "$nlog" '^[1-9][0-9]*$'
 check "... not once each" test "$nlog" -le $((t1 - t0 + 1))
 
+# Callers refused by the tunnel's password do not spend its rate: 12 of
+# them get 401 each, and then its user is let in.
+start_client --subdomain rate-guarded --basic-auth 'bob:pw' "$LOCAL_PORT"
+: >"$TMPD/rg.codes"
+n=0
+while [ "$n" -lt 12 ]; do
+	fetch "rg$n" "$PUBLIC_URL"status/200
+	echo "$HTTP_STATUS" >>"$TMPD/rg.codes"
+	n=$((n + 1))
+done
+is "refused callers get 401, not 429" "$(grep -c '^401$' "$TMPD/rg.codes")" 12
+fetch rgok -u 'bob:pw' "$PUBLIC_URL"status/200
+is "... and do not use up the tunnel's rate: its user gets 200" \
+    "$HTTP_STATUS" 200
+
 # rate_limit 1 per address: a burst of 2, then 429, with or without a key.
 n=0
 : >"$TMPD/ra.codes"
