@@ -41,6 +41,7 @@
 #include "tunneld.h"
 #include "xmalloc.h"
 
+#define TLS_ACCEPTS		64		/* per wake-up */
 #define TLS_RECORD		16384		/* largest TLS plaintext record */
 #define TLS_HANDSHAKE_MS	10000		/* slow handshakes are cut */
 #define TLS_MAX_THREADS		16
@@ -525,9 +526,13 @@ tls_accept(struct tls_thread *t)
 	struct sockaddr_storage ss;
 	socklen_t	 sl;
 	uint8_t		 key[16];
-	int		 fd, sv[2], one = 1, r;
+	int		 fd, sv[2], one = 1, r, n;
 
-	for (;;) {
+	/*
+	 * A batch per wake-up: the listener is level-triggered, and this
+	 * thread's connections and handshake deadlines wait meanwhile.
+	 */
+	for (n = 0; n < TLS_ACCEPTS; n++) {
 		sl = sizeof(ss);
 		fd = accept4(tls_listen_fd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -553,9 +558,16 @@ tls_accept(struct tls_thread *t)
 		}
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sv) == -1) {
-			log_warn("tls: socketpair: %s", strerror(errno));
+			/* Out of descriptors too: rest as after EMFILE. */
+			if (util_now_ms() - t->last_emfile_log > 10000) {
+				t->last_emfile_log = util_now_ms();
+				log_warn("tls: socketpair: %s",
+				    strerror(errno));
+			}
 			tls_ip_put(key);
 			close(fd);
+			t->resume_ms = util_now_ms() + 100;
+			tls_listening(t, false);
 			return;
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
