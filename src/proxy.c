@@ -356,8 +356,9 @@ proxy_answer(struct MHD_Connection *c, struct preq *pr)
 	pthread_mutex_unlock(&st->mtx);
 	if (err != 0) {
 		log_debug("tunnel %s: %s -> %d", pr->tunnel_id, pr->uri, err);
-		ret = http_send_page(c, err, err == 504 ? "Gateway Timeout" :
-		    err == 502 ? "Bad Gateway" : "Error", text ? text : "");
+		ret = http_send_page(c, err,
+		    MHD_get_reason_phrase_for((unsigned int)err),
+		    text ? text : "");
 		pr->sent_status = err;
 		pr->local_bytes = http_last_sent();
 		return ret;

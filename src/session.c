@@ -84,6 +84,7 @@ static void	 session_attach_reply(struct session *, uint8_t, const char *,
 static bool	 session_serves(const struct session *, const char *);
 static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
+static bool	 session_caller_slow(struct stream *);
 static bool	 session_rx_over(const struct session *);
 static bool	 session_rx_under(const struct session *);
 static int	 session_flush(struct session *);
@@ -1585,6 +1586,23 @@ session_send_window(struct session *s, uint32_t id, uint32_t n)
 	tbuf_free(&b);
 }
 
+/*
+ * At the request timeout: true if it is the caller who is late, its body
+ * still coming with nothing of it waiting for the agent (an agent that
+ * does not take the body holds it back itself: that is 504).
+ */
+static bool
+session_caller_slow(struct stream *st)
+{
+	bool	slow;
+
+	pthread_mutex_lock(&st->mtx);
+	slow = !st->have_resp && !st->req_end && tbuf_len(&st->req) == 0 &&
+	    !st->upload_wait;
+	pthread_mutex_unlock(&st->mtx);
+	return slow;
+}
+
 static void
 loop_tick(uint64_t now)
 {
@@ -1630,6 +1648,20 @@ loop_tick(uint64_t now)
 				}
 				if (st->deadline_ms == 0 || now < st->deadline_ms)
 					continue;
+				if (session_caller_slow(st)) {
+					log_debug("tunnel %s: stream %u: the "
+					    "body did not come in %d s",
+					    st->tunnel_id, st->id,
+					    CFG_GET(request_timeout));
+					session_send_reset(s, st->id,
+					    PROTO_RESET_TIMEOUT,
+					    "request body too slow");
+					session_stream_fail(st, 408, "The "
+					    "request body did not arrive in "
+					    "time.");
+					session_stream_finish(s, st);
+					continue;
+				}
 				log_debug("tunnel %s: stream %u: no response "
 				    "in %d s", st->tunnel_id, st->id,
 				    CFG_GET(request_timeout));

@@ -76,6 +76,23 @@ is "chunked alone: the body arrives" "$(ht json "$TMPD/chunked.body" len)" 3
 check "the refusals are logged" grep -q \
     '400 for a Transfer-Encoding with a Content-Length' "$TMPD/tunneld.1.log"
 
+# --- 408: the caller's body stops coming -----------------------------------
+# 10 bytes of 100, a pause past request_timeout (2 s), then the rest: the
+# answer says it was the body that was late.  (A caller that sends no
+# more is closed at connection_timeout.)
+python3 - "$PUBLIC_URL" >"$TMPD/slowup.out" <<'PYEOF'
+import socket, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+c = socket.create_connection((u.hostname, u.port), timeout=15)
+c.sendall(("POST %supload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+           "0123456789" % u.path).encode())
+time.sleep(3)
+c.sendall(b"a" * 90)
+print(c.recv(4096).split(b" ")[1].decode())
+PYEOF
+is "a request body that stops coming: 408, not 504" \
+    "$(cat "$TMPD/slowup.out")" 408
+
 # --- 502: the local service is down ---------------------------------------
 stop_pid "$LOCALSVC_PID"
 fetch down "$PUBLIC_URL"echo
