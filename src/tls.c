@@ -91,6 +91,7 @@ struct tls_conn {
 	uint8_t			*pend;		/* for MHD, after a short write */
 	size_t			 pend_off, pend_len;
 	uint64_t		 deadline_ms;	/* handshake */
+	uint64_t		 stall_ms;	/* a record waits since, or 0 */
 	uint8_t			 ipkey[16];	/* counted in tls_ips */
 	bool			 counted;
 	struct tls_conn		*prev, *next;	/* the thread's list */
@@ -469,7 +470,7 @@ tls_thread_main(void *arg)
 	struct epoll_event	 evs[64];
 	struct tls_conn		*c, *next, *hot;
 	struct tls_end		*e;
-	uint64_t		 now, last_sweep = 0, junk;
+	uint64_t		 now, last_sweep = 0, junk, stall;
 	int			 n, i;
 
 	while (!atomic_load(&tls_stopping)) {
@@ -504,10 +505,21 @@ tls_thread_main(void *arg)
 		if (now - last_sweep < 1000)
 			continue;
 		last_sweep = now;
+		stall = (uint64_t)CFG_GET(connection_timeout) * 1000;
 		for (c = t->conns; c != NULL; c = next) {
 			next = c->next;
 			if (!c->ready && now >= c->deadline_ms) {
 				log_debug("tls: handshake timeout");
+				tls_conn_close(t, c);
+			} else if (c->stall_ms != 0 && stall > 0 &&
+			    now - c->stall_ms >= stall) {
+				/*
+				 * The caller has not taken a record for
+				 * connection_timeout: while one waits, the
+				 * MHD side is not watched, so this is the
+				 * only end it gets.
+				 */
+				log_debug("tls: caller stopped reading");
 				tls_conn_close(t, c);
 			}
 		}
@@ -734,6 +746,7 @@ tls_pump(struct tls_thread *t, struct tls_conn *c)
 			n = gnutls_record_send(c->s, NULL, 0);
 			if (n >= 0) {
 				c->send_pending = false;
+				c->stall_ms = 0;
 				progress = true;
 			} else if (n != GNUTLS_E_AGAIN &&
 			    n != GNUTLS_E_INTERRUPTED)
@@ -747,9 +760,10 @@ tls_pump(struct tls_thread *t, struct tls_conn *c)
 			if (n > 0) {
 				n = gnutls_record_send(c->s, t->buf, (size_t)n);
 				if (n == GNUTLS_E_AGAIN ||
-				    n == GNUTLS_E_INTERRUPTED)
+				    n == GNUTLS_E_INTERRUPTED) {
 					c->send_pending = true;
-				else if (n < 0)
+					c->stall_ms = util_now_ms();
+				} else if (n < 0)
 					goto fail;
 				progress = true;
 			} else if (n == 0) {

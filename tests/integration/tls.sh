@@ -245,4 +245,46 @@ else
 	skip "silent callers" "curl cannot bind to 127.0.0.2 (--interface)"
 fi
 
+# --- a caller who stops reading ----------------------------------------------
+# A download the caller never reads: once the TLS layer has a record it
+# cannot send, it no longer watches libmicrohttpd's side, and so must let
+# the connection go itself after connection_timeout (2 s here) without
+# progress, not keep its descriptor for as long as the caller stays.
+start_tunneld --tls-cert "$TMPD/cert.pem" --tls-key "$TMPD/key.pem" \
+    --connection-timeout 2 --state-dir "$TMPD/state-stall"
+SERVER_URL=https://localhost:$TUNNELD_PORT
+start_client --ca-file "$CA" --new "$LOCAL_PORT"
+cat >"$TMPD/stall.py" <<'PYEOF'
+import socket, ssl, sys, time, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+raw.connect(("127.0.0.1", u.port))
+c = ctx.wrap_socket(raw, server_hostname="localhost")
+c.sendall(("GET %sbytes?n=100000000 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+           % u.path).encode())
+print(c.getsockname()[1], flush=True)
+time.sleep(float(sys.argv[3]))
+PYEOF
+_spawn localsvc "$TMPD/stall.out" python3 "$TMPD/stall.py" "$PUBLIC_URL" "$CA" \
+    $((12 * SLOW))
+STALL_PID=$_pid
+wait_for 10 test -s "$TMPD/stall.out"
+cport=$(head -n 1 "$TMPD/stall.out")
+held()
+{
+	ss -Htnp "( dport = :$cport )" 2>/dev/null | grep -q "pid=$TUNNELD_PID,"
+}
+if command -v ss >/dev/null 2>&1; then
+	check "tunneld holds the stalled caller's connection at first" held
+	sleep 3
+	check "and lets it go after connection_timeout" wait_for \
+	    $((8 * SLOW)) sh -c "! ss -Htnp '( dport = :$cport )' |
+	    grep -q 'pid=$TUNNELD_PID,'"
+else
+	skip "a stalled caller let go" "ss (iproute2) is not installed"
+fi
+stop_pid "$STALL_PID"
+
 done_testing
