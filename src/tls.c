@@ -163,8 +163,14 @@ tls_ip_key(const struct sockaddr_storage *ss, uint8_t key[16])
 
 	memset(key, 0, 16);
 	if (ss->ss_family == AF_INET6) {
+		/*
+		 * An IPv6 subscriber has a /64 to pick addresses from: it is
+		 * one address here, as for the rate limits (ratelimit.c).
+		 */
 		sin6 = (const struct sockaddr_in6 *)(const void *)ss;
 		memcpy(key, &sin6->sin6_addr, 16);
+		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			memset(key + 8, 0, 8);
 	} else if (ss->ss_family == AF_INET) {
 		sin = (const struct sockaddr_in *)(const void *)ss;
 		key[10] = key[11] = 0xff;
