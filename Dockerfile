@@ -16,7 +16,7 @@ RUN apt-get update -q && \
 	build-essential autoconf automake autoconf-archive libtool pkg-config \
 	libmicrohttpd-dev libwebsockets-dev libcurl4-gnutls-dev libjson-c-dev \
 	libgnutls28-dev check \
-	curl python3 valgrind ca-certificates gnutls-bin \
+	curl python3 valgrind ca-certificates gnutls-bin iproute2 \
 	openssh-server openssh-client postgresql postgresql-client
 WORKDIR /src
 COPY . .
