@@ -85,6 +85,8 @@ static bool	 session_serves(const struct session *, const char *);
 static void	 session_relay_resume(struct session *);
 static void	 session_rx_pause(struct session *, bool);
 static bool	 session_caller_slow(struct stream *);
+static void	 session_stream_stop(struct session *, struct stream *,
+		    uint32_t, const char *, int, const char *);
 static bool	 session_rx_over(const struct session *);
 static bool	 session_rx_under(const struct session *);
 static int	 session_flush(struct session *);
@@ -1587,6 +1589,20 @@ session_send_window(struct session *s, uint32_t id, uint32_t n)
 }
 
 /*
+ * Loop: a stream ended from our side (caller gone, timeout): the agent
+ * is told why, the caller gets status and text if it has no answer yet.
+ */
+static void
+session_stream_stop(struct session *s, struct stream *st, uint32_t code,
+    const char *why, int status, const char *text)
+{
+	log_debug("tunnel %s: stream %u: %s", st->tunnel_id, st->id, why);
+	session_send_reset(s, st->id, code, why);
+	session_stream_fail(st, status, text);
+	session_stream_finish(s, st);
+}
+
+/*
  * At the request timeout: true if it is the caller who is late, its body
  * still coming with nothing of it waiting for the agent (an agent that
  * does not take the body holds it back itself: that is 504).
@@ -1634,42 +1650,26 @@ loop_tick(uint64_t now)
 		for (i = 0; i < s->tabsize; i++) {
 			for (st = s->tab[i]; st != NULL; st = snext) {
 				snext = st->tab_next;
-				if (stream_caller_gone(st, now)) {
-					log_debug("tunnel %s: stream %u: the "
-					    "caller went away", st->tunnel_id,
-					    st->id);
-					session_send_reset(s, st->id,
+				if (stream_caller_gone(st, now))
+					session_stream_stop(s, st,
 					    PROTO_RESET_CANCEL,
-					    "caller went away");
-					session_stream_fail(st, 502, "The "
-					    "caller went away.");
-					session_stream_finish(s, st);
+					    "caller went away", 502,
+					    "The caller went away.");
+				else if (st->deadline_ms == 0 ||
+				    now < st->deadline_ms)
 					continue;
-				}
-				if (st->deadline_ms == 0 || now < st->deadline_ms)
-					continue;
-				if (session_caller_slow(st)) {
-					log_debug("tunnel %s: stream %u: the "
-					    "body did not come in %d s",
-					    st->tunnel_id, st->id,
-					    CFG_GET(request_timeout));
-					session_send_reset(s, st->id,
+				else if (session_caller_slow(st))
+					session_stream_stop(s, st,
 					    PROTO_RESET_TIMEOUT,
-					    "request body too slow");
-					session_stream_fail(st, 408, "The "
-					    "request body did not arrive in "
-					    "time.");
-					session_stream_finish(s, st);
-					continue;
-				}
-				log_debug("tunnel %s: stream %u: no response "
-				    "in %d s", st->tunnel_id, st->id,
-				    CFG_GET(request_timeout));
-				session_send_reset(s, st->id,
-				    PROTO_RESET_TIMEOUT, "no response in time");
-				session_stream_fail(st, 504, "The local service "
-				    "did not answer in time.");
-				session_stream_finish(s, st);
+					    "request body too slow", 408,
+					    "The request body did not arrive "
+					    "in time.");
+				else
+					session_stream_stop(s, st,
+					    PROTO_RESET_TIMEOUT,
+					    "no response in time", 504,
+					    "The local service did not "
+					    "answer in time.");
 			}
 		}
 		session_output(s);

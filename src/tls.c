@@ -120,8 +120,8 @@ static unsigned char		 tls_http11[] = "http/1.1";
 static const gnutls_datum_t	 tls_alpn = { tls_http11, 8 };
 static atomic_bool		 tls_stopping;
 static atomic_bool		 tls_quiet;	/* no more accepts */
-static pthread_mutex_t	 tls_mhd_mtx = PTHREAD_MUTEX_INITIALIZER;
-static bool		 tls_mhd_gone;	/* under tls_mhd_mtx */
+static pthread_rwlock_t	 tls_mhd_lock = PTHREAD_RWLOCK_INITIALIZER;
+static bool		 tls_mhd_gone;	/* under tls_mhd_lock */
 static bool			 tls_on;
 static struct tls_ipslot	*tls_ips;	/* NULL: no per-address cap */
 static pthread_mutex_t		 tls_ip_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -130,6 +130,7 @@ static unsigned int		 tls_ip_max;
 
 static void	*tls_thread_main(void *);
 static void	 tls_accept(struct tls_thread *);
+static void	 tls_accept_rest(struct tls_thread *, const char *);
 static void	 tls_pump(struct tls_thread *, struct tls_conn *);
 static int	 tls_handshake(struct tls_conn *);
 static void	 tls_interest(struct tls_thread *, struct tls_conn *);
@@ -421,9 +422,9 @@ tls_quiesce(void)
 void
 tls_release_mhd(void)
 {
-	pthread_mutex_lock(&tls_mhd_mtx);
+	pthread_rwlock_wrlock(&tls_mhd_lock);
 	tls_mhd_gone = true;
-	pthread_mutex_unlock(&tls_mhd_mtx);
+	pthread_rwlock_unlock(&tls_mhd_lock);
 }
 
 /* After MHD_stop_daemon: every connection closed, threads joined. */
@@ -537,6 +538,23 @@ tls_thread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Out of descriptors or memory: the listener stays readable, so this
+ * thread leaves it for 100 ms (a warning every 10 s at most).
+ */
+static void
+tls_accept_rest(struct tls_thread *t, const char *what)
+{
+	uint64_t	now = util_now_ms();
+
+	if (now - t->last_emfile_log > 10000) {
+		t->last_emfile_log = now;
+		log_warn("tls: %s: %s", what, strerror(errno));
+	}
+	t->resume_ms = now + 100;
+	tls_listening(t, false);
+}
+
 static void
 tls_accept(struct tls_thread *t)
 {
@@ -556,16 +574,8 @@ tls_accept(struct tls_thread *t)
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
-				if (util_now_ms() - t->last_emfile_log >
-				    10000) {
-					t->last_emfile_log = util_now_ms();
-					log_warn("tls: accept: %s",
-					    strerror(errno));
-				}
-				t->resume_ms = util_now_ms() + 100;
-				tls_listening(t, false);
-			}
+			    errno == ENOBUFS || errno == ENOMEM)
+				tls_accept_rest(t, "accept");
 			return;
 		}
 		tls_ip_key(&ss, key);
@@ -576,16 +586,9 @@ tls_accept(struct tls_thread *t)
 		}
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sv) == -1) {
-			/* Out of descriptors too: rest as after EMFILE. */
-			if (util_now_ms() - t->last_emfile_log > 10000) {
-				t->last_emfile_log = util_now_ms();
-				log_warn("tls: socketpair: %s",
-				    strerror(errno));
-			}
+			tls_accept_rest(t, "socketpair");	/* EMFILE too */
 			tls_ip_put(key);
 			close(fd);
-			t->resume_ms = util_now_ms() + 100;
-			tls_listening(t, false);
 			return;
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
@@ -649,14 +652,14 @@ tls_handshake(struct tls_conn *c)
 	 * once shutdown has let go of the daemon (tls_release_mhd): then the
 	 * connection goes, as one still in its handshake would.
 	 */
-	pthread_mutex_lock(&tls_mhd_mtx);
+	pthread_rwlock_rdlock(&tls_mhd_lock);	/* the threads at once */
 	if (tls_mhd_gone) {
-		pthread_mutex_unlock(&tls_mhd_mtx);
+		pthread_rwlock_unlock(&tls_mhd_lock);
 		return -1;
 	}
 	r = MHD_add_connection(tunneld_mhd, c->mhd,
 	    (const struct sockaddr *)&c->peer, c->peerlen);
-	pthread_mutex_unlock(&tls_mhd_mtx);
+	pthread_rwlock_unlock(&tls_mhd_lock);
 	c->mhd = -1;
 	if (r != MHD_YES) {
 		log_warn("tls: connection refused by the HTTP server: %s",

@@ -237,14 +237,20 @@ is "deleted: 404" "$HTTP_STATUS" 404
 # RESPONSE with Content-Length 0, then 16 KiB of DATA and no END: the
 # visitor has the whole answer at once, and tunneld tells the agent to
 # stop (the stream's bytes would be held, unread, until the agent left).
-api na "$KEY" POST /api/tunnels --data '{"subdomain":"noend-agent"}'
-is "noend: tunnel created" "$HTTP_STATUS" 201
-_spawn localsvc "$TMPD/noend.log" python3 \
-    "$top_srcdir/tests/integration/mockagent.py" --server \
-    "127.0.0.1:$TUNNELD_PORT" --id noend-agent --mode noend \
-    --token "$(ht json "$TMPD/na.body" auth_token)"
-check "noend: the mock agent is in" wait_for $((10 * SLOW)) \
-    grep -q '^hello ' "$TMPD/noend.log"
+# mock_agent MODE ID: a tunnel ID served by mockagent.py in MODE (not
+# under valgrind: it is python); its output in $TMPD/MODE.log.
+mock_agent()
+{
+	api "ma-$1" "$KEY" POST /api/tunnels --data "{\"subdomain\":\"$2\"}"
+	is "$1: tunnel created" "$HTTP_STATUS" 201
+	_spawn localsvc "$TMPD/$1.log" python3 \
+	    "$top_srcdir/tests/integration/mockagent.py" --server \
+	    "127.0.0.1:$TUNNELD_PORT" --id "$2" --mode "$1" \
+	    --token "$(ht json "$TMPD/ma-$1.body" auth_token)"
+	check "$1: the mock agent is in" wait_for $((10 * SLOW)) \
+	    grep -q '^hello ' "$TMPD/$1.log"
+}
+mock_agent noend noend-agent
 fetch noend "$SERVER_URL/noend-agent/x"
 is "noend: the visitor gets 200" "$HTTP_STATUS" 200
 is "noend: and the 0 bytes it was told of" "$(wc -c <"$TMPD/noend.body" |
@@ -257,14 +263,7 @@ is "noend: the next request is served too" "$HTTP_STATUS" 200
 # --- an agent that answers 101 and resets the stream in the same write ----
 # The caller's socket comes from MHD after the 101: it must still be
 # closed, not left open with the stream gone.
-api ur "$KEY" POST /api/tunnels --data '{"subdomain":"up101-reset"}'
-is "up101reset: tunnel created" "$HTTP_STATUS" 201
-_spawn localsvc "$TMPD/ur.log" python3 \
-    "$top_srcdir/tests/integration/mockagent.py" --server \
-    "127.0.0.1:$TUNNELD_PORT" --id up101-reset --mode up101reset \
-    --token "$(ht json "$TMPD/ur.body" auth_token)"
-check "up101reset: the mock agent is in" wait_for $((10 * SLOW)) \
-    grep -q '^hello ' "$TMPD/ur.log"
+mock_agent up101reset up101-reset
 python3 - "127.0.0.1" "$TUNNELD_PORT" >"$TMPD/ur.out" 2>&1 <<'PYEOF'
 import socket, sys
 c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)

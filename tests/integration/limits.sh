@@ -226,15 +226,22 @@ start_tunneld --state-dir "$TMPD/state-b" --rate-limit 1 \
     --api-key "other:$KEY2" --api-key "third:$KEY3" --api-key "fourth:$KEY5"
 start_client "$LOCAL_PORT"
 
+# burst NAME: 12 requests for the tunnel at once, their statuses in
+# $TMPD/NAME.codes, the answers in NAME0..NAME11.
+burst()
+{
+	: >"$TMPD/$1.codes"
+	_b=0
+	while [ "$_b" -lt 12 ]; do
+		fetch "$1$_b" "$PUBLIC_URL"status/200
+		echo "$HTTP_STATUS" >>"$TMPD/$1.codes"
+		_b=$((_b + 1))
+	done
+}
+
 # tunnel_rate_limit 2: a burst of 4, then 429.
 t0=$(date +%s)
-: >"$TMPD/tr.codes"
-n=0
-while [ "$n" -lt 12 ]; do
-	fetch "tr$n" "$PUBLIC_URL"status/200
-	echo "$HTTP_STATUS" >>"$TMPD/tr.codes"
-	n=$((n + 1))
-done
+burst tr
 t1=$(date +%s)
 is "tunnel_rate_limit: the first request passes" "$(head -n 1 "$TMPD/tr.codes")" 200
 n429=$(grep -c '^429$' "$TMPD/tr.codes")
@@ -255,13 +262,7 @@ check "... not once each" test "$nlog" -le $((t1 - t0 + 1))
 # Callers refused by the tunnel's password do not spend its rate: 12 of
 # them get 401 each, and then its user is let in.
 start_client --subdomain rate-guarded --basic-auth 'bob:pw' "$LOCAL_PORT"
-: >"$TMPD/rg.codes"
-n=0
-while [ "$n" -lt 12 ]; do
-	fetch "rg$n" "$PUBLIC_URL"status/200
-	echo "$HTTP_STATUS" >>"$TMPD/rg.codes"
-	n=$((n + 1))
-done
+burst rg
 is "refused callers get 401, not 429" "$(grep -c '^401$' "$TMPD/rg.codes")" 12
 fetch rgok -u 'bob:pw' "$PUBLIC_URL"status/200
 is "... and do not use up the tunnel's rate: its user gets 200" \
