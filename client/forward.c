@@ -983,7 +983,7 @@ forward_is_upgrade(const struct stream *st)
 {
 	const char	*u;
 
-	if (st->link->conf->tcp)
+	if (st->link->conf->tcp || strcmp(st->open.method, "TCP") == 0)
 		return true;		/* raw bytes: forward_up_begin checks */
 	if (st->open.body)
 		return false;		/* not one (PROTOCOL 5.3): curl's */
@@ -1055,8 +1055,14 @@ forward_up_begin(struct stream *st)
 	pthread_mutex_unlock(&client.mtx);
 	if (t->tcp != (strcmp(st->open.method, "TCP") == 0)) {
 		/* A TCP stream on an HTTP tunnel or the other way round. */
-		forward_up_fail(st, 502, "wrong kind of stream for this "
-		    "tunnel");
+		log_warn("stream %u: %s stream on a%s tunnel: reset", st->id,
+		    t->tcp ? "an HTTP" : "a TCP", t->tcp ? " TCP" : "n HTTP");
+		pthread_mutex_lock(&client.mtx);
+		forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
+		    "wrong kind of stream for this tunnel");
+		pthread_mutex_unlock(&client.mtx);
+		forward_ws_wake();
+		forward_up_close(st);
 		return;
 	}
 	if (!t->tcp)

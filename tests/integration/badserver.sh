@@ -20,7 +20,7 @@ _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
     --blackhole-file "$TMPD/blackhole.port" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,early;g5=late,lateclose,latebad,lateeven;g6=pingflood,flood"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,tcponhttp,early;g5=late,lateclose,latebad,lateeven;g6=pingflood,flood"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc --verbose
@@ -117,6 +117,11 @@ check "headbody: the local service saw a HEAD (not a PUT)" grep -q \
     '"HEAD /echo?tag=headbody' "$TMPD/localsvc.log"
 like "nobodycl: a Content-Length and no body: the service reads none" \
     "$(got nobodycl)" '^200 .*"len": *0,'
+is "tcponhttp: a TCP stream on an HTTP tunnel is reset" "$(got tcponhttp)" \
+    "-  reset"
+check "tcponhttp: no request of it reached the local service" \
+    lacks "$TMPD/localsvc.log" '"TCP /'
+check "tcponhttp: nor its bytes" lacks "$TMPD/localsvc.log" /tcponhttp
 is "early: a body the service never read is all credited back" \
     "$(got early)" "413 2097152"
 

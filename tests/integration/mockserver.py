@@ -23,7 +23,7 @@ Scenario "overbody" sends an OPEN of a POST /upload with Content-Length
 4 and more DATA than that (the 4 bytes, then a whole request to
 /smuggled), and logs "ID N overbody-got BODY" of the answer (" reset"
 after it if the client reset the stream).  Scenarios "shortbody",
-"headbody" and "nobodycl" send one request each (SCENARIO_REQ) and log
+"headbody", "nobodycl" and "tcponhttp" send one request each (SCENARIO_REQ) and log
 "ID N NAME-got STATUS BODY"; "early" posts a window of body to /early,
 which answers without reading it, and logs "ID N early-got STATUS
 CREDITED" of the credit given back.  Scenario "flood" sends FLOOD_OPENS
@@ -280,6 +280,10 @@ SCENARIO_REQ = {
     # a Content-Length, and no body to follow
     "nobodycl": ({"method": "POST", "path": "/upload", "content_length": 5,
                   "body": False, "headers": [["Host", "mock.test"]]}, []),
+    # a TCP stream on an HTTP tunnel (PROTOCOL 5.4: the client resets it)
+    "tcponhttp": ({"method": "TCP", "path": "/", "body": False,
+                   "headers": [["X-Forwarded-For", "203.0.113.7"]]},
+                  [b"GET /tcponhttp HTTP/1.1\r\nHost: mock.test\r\n\r\n"]),
 }
 
 
