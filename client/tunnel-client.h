@@ -227,6 +227,13 @@ struct link {
 	bool			 ever_up;
 	bool			 hello_done;
 	bool			 stale;		/* token refused: create again */
+	/* a tunnel made again after DETACH REFUSED, off the lws thread */
+	pthread_t		 maker;
+	bool			 making;	/* maker runs, or is to be joined */
+	bool			 made;		/* atomic: maker's result is in */
+	int			 made_rc;	/* the maker's, until made */
+	struct tunnel_info	 made_info;
+	char			 made_err[512];
 	struct tbuf		 rx;		/* message being reassembled */
 	/* under client.wmtx: the frames being written */
 	struct oqueue		 out;		/* frames taken, not all written */

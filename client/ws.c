@@ -105,6 +105,11 @@ static void	 ws_stream_msg(struct link *, struct proto_msg *, bool *);
 static void	 ws_goaway(struct link *, struct proto_msg *);
 static void	 ws_served(struct link *, const char *);
 static void	 ws_send_attach(struct link *);
+static int	 ws_acquired(struct link *, int, const char *);
+static void	 ws_announce(struct link *);
+static void	 ws_remake(struct link *);
+static void	*ws_maker(void *);
+static void	 ws_made(struct link *, bool);
 static struct link *ws_find(const char *);
 static void	 ws_attached(struct proto_msg *);
 static void	 ws_detach(struct proto_msg *);
@@ -193,9 +198,13 @@ ws_init(void)
 void
 ws_run(void)
 {
+	size_t	i;
+
 	while (!client_stopping()) {
 		if (lws_service(client.ctx, 0) < 0)
 			break;
+		for (i = 0; i < client.nlinks; i++)
+			ws_made(&client.links[i], false);
 		/* One wake-up for all the messages of this round. */
 		if (ws_fwd_due) {
 			ws_fwd_due = false;
@@ -211,6 +220,10 @@ ws_free(void)
 
 	if (client.ctx == NULL)
 		return;
+	for (i = 0; i < client.nlinks; i++) {	/* stopping: they end soon */
+		ws_made(&client.links[i], true);
+		tunnel_info_clear(&client.links[i].made_info);
+	}
 	lws_sul_cancel(&client.links[0].sul);
 	lws_sul_cancel(&client.links[0].ka);
 	lws_context_destroy(client.ctx);
@@ -378,6 +391,23 @@ ws_acquire(struct link *l)
 		return TUN_ECLOSED;
 	}
 	r = api_create(o, &client.srv, l->conf, &l->info, err, sizeof(err));
+	return ws_acquired(l, r, err);
+known:
+	ws_announce(l);
+	return 0;
+}
+
+/*
+ * What api_create() said (r, err) of tunnel l: 0 and saved, TUN_EAGAIN
+ * or TUN_ECLOSED (stopping: after a permanent error too).
+ */
+static int
+ws_acquired(struct link *l, int r, const char *err)
+{
+	const struct options	*o = client.opt;
+
+	if (r != 0)
+		tunnel_info_clear(&l->info);
 	switch (r) {
 	case 0:
 		break;
@@ -401,13 +431,77 @@ ws_acquire(struct link *l)
 	l->stale = false;
 	if (l->state_path != NULL)
 		(void)cstate_save(l->state_path, o->server, &l->info);
-known:
+	ws_announce(l);
+	return 0;
+}
+
+static void
+ws_announce(struct link *l)
+{
 	link_say(l, "Tunnel ID: %s", l->info.tunnel_id);
 	if (l->conf->tcp)
 		link_say(l, "Public address: %s", l->info.url);
 	else
 		link_say(l, "Public URL: %s", l->info.url);
-	return 0;
+}
+
+/*
+ * Tunnel t again, after its token was refused on a live connection: the
+ * API call (up to TC_API_TIMEOUT) is made on a thread of its own, so that
+ * the lws thread goes on serving the connection and its other tunnels;
+ * ws_made() takes the answer.
+ */
+static void
+ws_remake(struct link *t)
+{
+	int	e;
+
+	if (t->making)
+		return;
+	if (client.opt->api_key != NULL) {
+		__atomic_store_n(&t->made, false, __ATOMIC_RELAXED);
+		if ((e = pthread_create(&t->maker, NULL, ws_maker, t)) == 0) {
+			t->making = true;
+			return;
+		}
+		log_warn("pthread_create: %s", strerror(e));
+	}
+	if (ws_acquire(t) == 0)		/* the slow way, or the error */
+		ws_send_attach(t);
+}
+
+/* Its own thread: the API call for ws_remake(), nothing else of t's. */
+static void *
+ws_maker(void *arg)
+{
+	struct link	*t = arg;
+
+	t->made_rc = api_create(client.opt, &client.srv, t->conf,
+	    &t->made_info, t->made_err, sizeof(t->made_err));
+	__atomic_store_n(&t->made, true, __ATOMIC_RELEASE);
+	ws_wake();
+	return NULL;
+}
+
+/*
+ * lws thread: t's maker is done (or wait must be waited for); the tunnel
+ * is known, or not, as after ws_acquire(), and attached if the connection
+ * is up.
+ */
+static void
+ws_made(struct link *t, bool wait)
+{
+	if (!t->making || (!wait && !__atomic_load_n(&t->made,
+	    __ATOMIC_ACQUIRE)))
+		return;
+	pthread_join(t->maker, NULL);
+	t->making = false;
+	tunnel_info_clear(&t->info);
+	t->info = t->made_info;
+	memset(&t->made_info, 0, sizeof(t->made_info));
+	if (ws_acquired(t, t->made_rc, t->made_err) == 0 &&
+	    t->conn->hello_done && !t->dropped)
+		ws_send_attach(t);
 }
 
 static void
@@ -428,6 +522,7 @@ ws_connect(struct link *l)
 		t = &client.links[i];
 		if (t->dropped)
 			continue;
+		ws_made(t, true);
 		if (t->info.tunnel_id == NULL && ws_acquire(t) != 0) {
 			ws_schedule(l, false);
 			return;
@@ -1743,8 +1838,7 @@ ws_detach(struct proto_msg *m)
 			cstate_remove(t->state_path);
 		tunnel_info_clear(&t->info);
 		t->stale = true;
-		if (ws_acquire(t) == 0)
-			ws_send_attach(t);
+		ws_remake(t);
 		break;
 	case PROTO_GOAWAY_DELETED:
 	case PROTO_GOAWAY_ROTATED:

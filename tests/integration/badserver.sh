@@ -20,7 +20,7 @@ _spawn localsvc "$TMPD/mock.log" python3 \
     "$top_srcdir/tests/integration/mockserver.py" \
     --port-file "$TMPD/mock.port" --log "$TMPD/conns.log" \
     --blackhole-file "$TMPD/blackhole.port" \
-    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,tcponhttp,early;g5=late,lateclose,latebad,lateeven;g6=pingflood,flood"
+    --groups "g1=garbage,badaccept,status503;g2=text,masked,huge;g3=badmsg,close,nohello;g4=stall,smallwin,lateopen,overbody;g7=shortbody,headbody,nobodycl,tcponhttp,early;g5=late,lateclose,latebad,lateeven;g6=pingflood,flood;r1=refused"
 wait_for 10 test -s "$TMPD/mock.port" || bail "mockserver did not start"
 MOCK_URL=http://127.0.0.1:$(cat "$TMPD/mock.port")
 start_localsvc --verbose
@@ -31,6 +31,24 @@ for g in g1 g2 g3 g5; do
 	    --api-key "$KEY" --subdomain "$g" --no-inspect 1
 	pids="$pids $_pid"
 done
+# r1 and r2 on one connection: r2's saved token is refused on the live
+# connection, and making r2 again takes the mock 4 s; meanwhile the
+# connection must go on being served.
+cat >"$TMPD/r.conf" <<EOC
+server = $MOCK_URL
+api_key = $KEY
+
+[tunnel r1]
+port = $LOCAL_PORT
+subdomain = r1
+
+[tunnel r2]
+port = $LOCAL_PORT
+subdomain = r2
+EOC
+_spawn client "$TMPD/r.log" "$TUNNEL_CLIENT" --config "$TMPD/r.conf" \
+    --no-inspect
+rpid=$_pid
 # g4 serves the local test service: the mock asks it for 48 MiB (more than
 # a loopback socket holds) within one window, and reads nothing for 2 s;
 # then, on the next connection, for 8 MiB with the smallest window the
@@ -147,6 +165,22 @@ said g5 latebad 'lost the connection to the server \(a bad message from the serv
 closed_with latebad 1002
 said g5 lateeven 'lost the connection to the server \(a bad message from the server\)'
 closed_with lateeven 1002
+
+check "refused: the mock is done" wait_for $((30 * SLOW)) \
+    grep -q '^r1 [0-9]* refused-got ' "$TMPD/conns.log"
+r=$(sed -n 's/^r1 [0-9]* refused-got //p' "$TMPD/conns.log")
+like "refused: the tunnel is made again, and attached with its new token" \
+    "$r" ' attach tok-r2-2$'
+check "refused: the connection is served while it is made (PING: ${r%% attach*})" \
+    test "$(echo "$r" | awk '{ print $2 }')" -lt $((1500 * SLOW))
+check "refused: the client says so" grep -q \
+    'the server refused tunnel r2 (mock refused); creating it again' \
+    "$TMPD/r.log"
+check "refused: and serves r2 again" wait_for $((10 * SLOW)) \
+    grep -q '\[r2\] Forwarding: ' "$TMPD/r.log"
+check "tunnel-client r1+r2 kept running" alive "$rpid"
+stop_pid "$rpid"
+is "tunnel-client r1+r2 exits 0" "$STOP_STATUS" 0
 
 check "pingflood: the mock is done" wait_for $((60 * SLOW)) \
     grep -q '^g6 [0-9]* pingflood ' "$TMPD/conns.log"

@@ -31,6 +31,10 @@ OPENs at once (for a tunnel whose local service, --blackhole-file, never
 answers) and logs "ID N flood-refused K" of those refused as too many;
 "pingflood" sends PINGs and reads nothing, and logs "ID N pingflood
 closed|open PINGS".
+Scenario "refused" refuses the client's ATTACH of its second tunnel
+(DETACH code 5), makes the next create of that tunnel take SLOW_CREATE s,
+sends a PING 0.5 s later and logs "ID N refused-got pong MS attach TOKEN"
+of the answer and of the ATTACH that follows.
 Scenarios "late", "lateclose" and "latebad" misbehave only once HELLO has
 been in for a while (when tunnel-client reads the connection from its
 forwarding thread): "late" sends GOAWAY (shutdown), then a PING, and logs
@@ -51,6 +55,7 @@ GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 STALL_BYTES = 48 << 20         # more than a loopback socket buffers
 SMALLWIN_BYTES = 8 << 20
 LATEOPEN_BYTES = 300000
+SLOW_CREATE = 4
 
 
 def hello(tid, port, window=1 << 21):
@@ -320,6 +325,41 @@ def late(c, tid, port, scenario, note):
                            else 0))
 
 
+def read_msg(c, buf, typ):
+    """Messages from the client up to one of type typ: (its JSON, rest)."""
+    while True:
+        op, data, buf = read_frame(c, buf)
+        if op == 2 and len(data) >= 6 and data[0] == typ:
+            return json.loads(data[6:] or b"{}"), buf
+
+
+def refused(c, tid, port, slow):
+    """HELLO; the client's ATTACH of its other tunnel is refused (DETACH
+    code 5) and the next create of that tunnel is slow (slow(id)); a PING
+    half a second later: "pong MS attach TOKEN" of its answer and of the
+    ATTACH that follows (ATTACHED then)."""
+    c.sendall(frame(2, hello(tid, port)))
+    att, buf = read_msg(c, b"", 9)
+    other = att.get("tunnel_id")
+    slow(other)
+    c.sendall(frame(2, msg(11, 0, json.dumps({
+        "tunnel_id": other, "code": 5, "reason": "mock refused"}).encode())))
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    c.sendall(frame(9, b"refused-ping"))
+    ms, att = None, None
+    while ms is None or att is None:     # in either order
+        op, data, buf = read_frame(c, buf)
+        if op == 10 and ms is None:
+            ms = int((time.monotonic() - t0) * 1000)
+        elif op == 2 and len(data) >= 6 and data[0] == 9:
+            att = json.loads(data[6:])
+    c.sendall(frame(2, msg(10, 0, json.dumps({
+        "tunnel_id": other,
+        "url": f"http://127.0.0.1:{port}/{other}/"}).encode())))
+    return f"pong {ms} attach {att.get('token')}"
+
+
 def accept(key):
     return base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
 
@@ -365,7 +405,13 @@ class Server:
         self.log = open(log, "a", buffering=1)
         self.lock = threading.Lock()
         self.tunnels = {}       # id -> [scenarios left]
+        self.creates = {}       # id -> tunnels made
+        self.slow = set()       # ids whose next create takes SLOW_CREATE s
         self.conns = 0
+
+    def slow_create(self, tid):
+        with self.lock:
+            self.slow.add(tid)
 
     def note(self, line):
         with self.lock:
@@ -404,7 +450,13 @@ class Server:
                 tid = "mock"
             with self.lock:
                 self.tunnels[tid] = list(self.groups.get(tid, []))
-            body = json.dumps({"tunnel_id": tid, "auth_token": f"tok-{tid}",
+                self.creates[tid] = k = self.creates.get(tid, 0) + 1
+                slow = tid in self.slow
+                self.slow.discard(tid)
+            if slow:
+                time.sleep(SLOW_CREATE)
+            tok = f"tok-{tid}" + (f"-{k}" if k > 1 else "")
+            body = json.dumps({"tunnel_id": tid, "auth_token": tok,
                                "url": f"http://127.0.0.1:{port}/{tid}/",
                                "created_at": "2026-01-01T00:00:00Z"}).encode()
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -421,6 +473,13 @@ class Server:
             self.note(f"{tid} {n} {scenario}")
             out, hold = answer(scenario, hdrs.get("sec-websocket-key", ""),
                                tid, port)
+            if scenario == "refused":
+                c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
+                got = refused(c, tid, port, self.slow_create)
+                self.note(f"{tid} {n} refused-got {got}")
+                while c.recv(65536):
+                    pass
+                return
             if scenario in ("late", "lateclose", "latebad", "lateeven"):
                 c.sendall(upgrade(accept(hdrs.get("sec-websocket-key", ""))))
                 try:
