@@ -50,6 +50,7 @@
 #define FWD_WAKE_BYTES	(64 * 1024)	/* DATA queued: wake lws now */
 #define FWD_UP_PEND	(2 * PROTO_MAX_DATA)	/* head leftovers */
 #define FWD_UP_READS	8			/* reads per turn */
+#define FWD_REQ_KEEP	(512 * 1024)	/* request buffer kept drained */
 
 /*
  * An upgrade request (WebSocket or any other) goes over a connection of
@@ -367,6 +368,7 @@ forward_credit_rest_locked(struct stream *st)
 	if (st->req_end)
 		return;
 	n = tbuf_len(&st->req) + (uint64_t)st->unacked;
+	ws_held_sub(tbuf_len(&st->req));
 	tbuf_free(&st->req);
 	st->unacked = 0;
 	if (n > 0)
@@ -494,6 +496,7 @@ forward_free(struct stream *st)
 	forward_up_close(st);
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
+	ws_held_sub(tbuf_len(&st->req));
 	tbuf_free(&st->req);
 	curl_slist_free_all(st->hdrs);
 	free(st->sent_host);
@@ -798,6 +801,10 @@ forward_read_cb(char *buf, size_t size, size_t n, void *arg)
 	st->req_sent += (int64_t)len;
 	memcpy(buf, tbuf_ptr(&st->req), len);
 	tbuf_consume(&st->req, len);
+	ws_held_sub(len);
+	/* A buffer grown while the service lagged is not kept empty. */
+	if (tbuf_len(&st->req) == 0 && st->req.cap > FWD_REQ_KEEP)
+		tbuf_shrink(&st->req);
 	st->unacked += (uint32_t)len;
 	/* Credit back in batches, or when drained. */
 	if (!st->req_end && (st->unacked >= TC_WINDOW / 4 ||
@@ -1429,6 +1436,7 @@ forward_up_finish(struct stream *st)
 		/* Nobody reads what the caller sent: credit it back. */
 		if ((n = tbuf_len(&st->req)) > 0) {
 			forward_send_window_locked(st, (uint32_t)n);
+			ws_held_sub(n);
 			tbuf_reset(&st->req);
 			tbuf_shrink(&st->req);
 		}
@@ -1652,6 +1660,7 @@ forward_up_write(struct stream *st)
 			if (n > 0) {
 				(void)tbuf_put(&up->out, tbuf_ptr(&st->req), n);
 				tbuf_consume(&st->req, n);
+				ws_held_sub(n);
 				/*
 				 * Not credited yet: the window left for the
 				 * server shrinks until it is (exact check of

@@ -45,6 +45,7 @@
 #define TC_CTRLQ_MAX		(4 * 1024 * 1024)	/* queued control */
 #define TC_MAX_STREAMS		1024	/* open on one connection */
 #define TC_RX_BUFFER		(256 * 1024)	/* one read */
+#define TC_HELD_MAX		(64 * 1024 * 1024)	/* bodies held, all */
 #define TC_RX_READS		4	/* reads per curl-thread turn */
 #define TC_CURL_BUFFER		(256 * 1024)	/* one read from the service */
 #define TC_MALLOC_KEEP		(2 * TC_OUTQ_MAX)	/* freed, kept */
@@ -277,6 +278,11 @@ struct client {
 	struct tbuf		 back;		/* WS_RX_BACK: the message */
 	uint16_t		 back_code;	/* ... or the end: CLOSE code, */
 	const char		*back_why;	/* and why (NULL: a message) */
+	/*
+	 * Atomic: request bytes held for the local service, all streams; a
+	 * stream whose DATA would take them past TC_HELD_MAX is reset.
+	 */
+	size_t			 held;
 	atomic_bool		 stop;
 	int			 exit_code;
 	struct link		*links;
@@ -409,6 +415,8 @@ void		 ws_free(void);
 void		 ws_wake(void);
 bool		 ws_send_direct(void);
 int		 ws_direct_fd(void);
+bool		 ws_held_add(size_t);
+void		 ws_held_sub(size_t);
 bool		 ws_read_direct(bool);
 void		 ws_queue_locked(struct link *, bool, struct omsg *);
 

@@ -1168,6 +1168,28 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 }
 
 /*
+ * Request bytes held for the local service, all streams: n more (false,
+ * and not counted, past TC_HELD_MAX), or n less (taken by curl or a raw
+ * connection, or dropped).
+ */
+bool
+ws_held_add(size_t n)
+{
+	size_t	old = __atomic_fetch_add(&client.held, n, __ATOMIC_RELAXED);
+
+	if (old + n <= TC_HELD_MAX)
+		return true;
+	__atomic_fetch_sub(&client.held, n, __ATOMIC_RELAXED);
+	return false;
+}
+
+void
+ws_held_sub(size_t n)
+{
+	__atomic_fetch_sub(&client.held, n, __ATOMIC_RELAXED);
+}
+
+/*
  * A piece of a binary message: whole messages go to fn (ws_message, or
  * ws_rx_message on the curl thread) where they lie, others once they are
  * put together in l->rx.
@@ -1976,7 +1998,22 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 				    (uint32_t)m->len);
 			break;
 		}
+		/*
+		 * The local service is behind by TC_HELD_MAX in all: this
+		 * stream goes (the connection is read on, so that RESET,
+		 * WINDOW and END keep coming for the others).
+		 */
+		if (!ws_held_add(m->len)) {
+			log_warn("stream %u: %zu MiB of requests wait for the "
+			    "local service: reset", st->id, (size_t)
+			    (TC_HELD_MAX >> 20));
+			forward_send_reset_locked(st, PROTO_RESET_LIMIT,
+			    "the local service is too far behind");
+			*wake = true;
+			break;
+		}
 		if (tbuf_put(&st->req, m->data, m->len) != 0) {
+			ws_held_sub(m->len);
 			forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
 			    "data beyond the window");
 			*wake = true;

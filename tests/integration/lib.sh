@@ -568,8 +568,7 @@ _tunneld_up()
 
 # start_client [args...]: tunnel-client --server $SERVER_URL --api-key $KEY
 # args...; waits for "Public URL:" and "Forwarding:"; sets CLIENT_PID,
-# CLIENT_LOG, PUBLIC_URL, TUNNEL_ID.  With START_CLIENT_NOWAIT=1 it only
-# starts the process.
+# CLIENT_LOG, PUBLIC_URL, TUNNEL_ID.
 start_client()
 {
 	[ -x "$TUNNEL_CLIENT" ] || skip_all "$TUNNEL_CLIENT is not built"
@@ -600,6 +599,29 @@ _client_up()
 	grep -q 'Public URL:' "$CLIENT_LOG" && grep -q 'Forwarding:' "$CLIENT_LOG"
 }
 
+# mkca NAME: a CA in $TMPD/NAME-ca.pem and a server certificate for
+# localhost and 127.0.0.1 in $TMPD/NAME.pem, its key in $TMPD/NAME-key.pem.
+mkca()
+{
+	_m=$TMPD/$1
+	printf 'cn = "%s test CA"\nca\ncert_signing_key\nexpiration_days = 7\n' \
+	    "$1" >"$_m-ca.tmpl"
+	printf '%s\n' 'cn = "localhost"' 'dns_name = "localhost"' \
+	    'ip_address = "127.0.0.1"' tls_www_server encryption_key \
+	    signing_key 'expiration_days = 7' >"$_m.tmpl"
+	certtool --generate-privkey --key-type=ecdsa --no-text \
+	    --outfile "$_m-ca-key.pem" 2>/dev/null &&
+	certtool --generate-self-signed --load-privkey "$_m-ca-key.pem" \
+	    --template "$_m-ca.tmpl" --no-text --outfile "$_m-ca.pem" \
+	    2>/dev/null &&
+	certtool --generate-privkey --key-type=ecdsa --no-text \
+	    --outfile "$_m-key.pem" 2>/dev/null &&
+	certtool --generate-certificate --load-privkey "$_m-key.pem" \
+	    --load-ca-certificate "$_m-ca.pem" \
+	    --load-ca-privkey "$_m-ca-key.pem" --template "$_m.tmpl" \
+	    --no-text --outfile "$_m.pem" 2>/dev/null ||
+	    bail "certtool could not make the $1 certificates"
+}
 # Peak resident memory in KiB (VmHWM), empty if unknown.
 vmhwm()
 {

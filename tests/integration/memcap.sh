@@ -3,6 +3,8 @@
 # callers that never read, on one tunnel, pin what its agent sent them
 # (about 2 MiB each, its window: more than the 256 MiB cap in all), and a
 # second tunnel with an agent of its own must still be served at once.
+# And tunnel-client stops reading the server while the local service has
+# not taken 64 MiB of request bodies.
 
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
@@ -73,5 +75,102 @@ fetch after "$HOG_URL"status/200
 is "the hog's tunnel serves again once its callers are gone" \
     "$HTTP_STATUS" 200
 check "tunneld runs on" alive "$TUNNELD_PID"
+
+# tunnel-client's side: request bodies the local service does not take.
+# Its listen queue is full, so curl's connects hang (until
+# --connect-timeout, 6 s), and 150 callers each send a 2 MiB body (the
+# window): 300 MiB the client would hold.  Past 64 MiB held it resets the
+# streams whose bodies come, reads on, and a second tunnel on the same
+# connection serves meanwhile; every caller gets an error page.  On a
+# plain connection the curl thread reads the connection; over TLS, lws.
+cat >"$TMPD/full.py" <<'PYEOF'
+import os, socket, sys, time
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(0)
+fill = socket.create_connection(ls.getsockname())  # the one place taken
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(ls.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+PYEOF
+_spawn localsvc "$TMPD/full.log" python3 "$TMPD/full.py" "$TMPD/full.port"
+wait_for 10 test -s "$TMPD/full.port" || bail "full.py did not start"
+cat >"$TMPD/bodies.py" <<'PYEOF'
+import socket, ssl, sys, threading, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1])
+n, size, got = 150, 2 << 20, []
+def one():
+    try:
+        c = socket.create_connection((u.hostname, u.port), timeout=60)
+        if u.scheme == "https":
+            c = ssl.create_default_context(cafile=sys.argv[2]).wrap_socket(
+                c, server_hostname=u.hostname)
+        c.sendall(("POST %sup HTTP/1.1\r\nHost: x\r\nContent-Length: %d"
+                   "\r\n\r\n" % (u.path, size)).encode() + b"b" * size)
+        got.append(c.recv(64).split(b" ")[1].decode())
+    except (OSError, IndexError) as e:
+        got.append(type(e).__name__)
+ts = [threading.Thread(target=one) for _ in range(n)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+fives = sum(1 for k in got if k.startswith("5"))
+print("%d of %d: %s" % (fives, n, " ".join(
+    "%s:%d" % (k, got.count(k)) for k in sorted(set(got)))))
+PYEOF
+bodies()	# bodies WHAT [CLIENT OPTIONS...]
+{
+	_w=$1
+	shift
+	cat >"$TMPD/bodies.$_w.conf" <<EOC
+[tunnel full]
+port = $(cat "$TMPD/full.port")
+subdomain = memcap-full-$_w
+
+[tunnel ok]
+port = $LOCAL_PORT
+subdomain = memcap-ok-$_w
+EOC
+	start_client --config "$TMPD/bodies.$_w.conf" \
+	    --connect-timeout 6 --no-inspect "$@"
+	wait_for $((15 * SLOW)) sh -c \
+	    "[ \$(grep -c 'Forwarding:' '$CLIENT_LOG') -ge 2 ]" ||
+	    bail "$_w: the client did not forward both tunnels"
+	_full=$(sed -n 's/.*\[full\] Public URL: *//p' "$CLIENT_LOG")
+	_ok=$(sed -n 's/.*\[ok\] Public URL: *//p' "$CLIENT_LOG")
+	python3 "$TMPD/bodies.py" "$_full" "${CA:-}" \
+	    >"$TMPD/bodies.$_w.out" 2>&1 &
+	_b=$!
+	check "$_w: past 64 MiB held the client resets" \
+	    wait_for $((30 * SLOW)) grep -q \
+	    'MiB of requests wait for the local service: reset' "$CLIENT_LOG"
+	fetch "ok-$_w" --max-time 5 ${CA:+--cacert "$CA"} "${_ok}status/200"
+	is "$_w: and the other tunnel serves meanwhile" "$HTTP_STATUS" 200
+	wait "$_b"
+	like "$_w: every caller gets an error page" \
+	    "$(cat "$TMPD/bodies.$_w.out")" '^150 of 150: '
+	diag "$_w: $(cat "$TMPD/bodies.$_w.out")"
+	hwm=$(vmhwm "$CLIENT_PID")
+	if [ -n "$hwm" ] && [ "$hwm" -lt 163840 ]; then
+		ok "$_w: tunnel-client peak RSS under 160 MiB (${hwm} KiB)"
+	else
+		not_ok "$_w: tunnel-client peak RSS under 160 MiB (${hwm:-?} KiB)"
+	fi
+	check "$_w: tunnel-client runs on" alive "$CLIENT_PID"
+	stop_pid "$CLIENT_PID"
+	check "$_w: tunneld runs on" alive "$TUNNELD_PID"
+}
+bodies plain
+if command -v certtool >/dev/null 2>&1; then
+	stop_pid "$TUNNELD_PID"
+	mkca memcap
+	CA=$TMPD/memcap-ca.pem
+	start_tunneld --tls-cert "$TMPD/memcap.pem" \
+	    --tls-key "$TMPD/memcap-key.pem"
+	SERVER_URL=https://localhost:$TUNNELD_PORT
+	bodies tls --ca-file "$CA"
+fi
 
 done_testing

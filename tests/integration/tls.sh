@@ -14,29 +14,6 @@ command -v certtool >/dev/null 2>&1 ||
     skip_all "certtool (gnutls-bin) is not installed"
 WSECHO=$top_srcdir/tests/integration/wsecho.py
 
-# mkca NAME: a CA in $TMPD/NAME-ca.pem and a server certificate for
-# localhost and 127.0.0.1 in $TMPD/NAME.pem, its key in $TMPD/NAME-key.pem.
-mkca()
-{
-	_m=$TMPD/$1
-	printf 'cn = "%s test CA"\nca\ncert_signing_key\nexpiration_days = 7\n' \
-	    "$1" >"$_m-ca.tmpl"
-	printf '%s\n' 'cn = "localhost"' 'dns_name = "localhost"' \
-	    'ip_address = "127.0.0.1"' tls_www_server encryption_key \
-	    signing_key 'expiration_days = 7' >"$_m.tmpl"
-	certtool --generate-privkey --key-type=ecdsa --no-text \
-	    --outfile "$_m-ca-key.pem" 2>/dev/null &&
-	certtool --generate-self-signed --load-privkey "$_m-ca-key.pem" \
-	    --template "$_m-ca.tmpl" --no-text --outfile "$_m-ca.pem" \
-	    2>/dev/null &&
-	certtool --generate-privkey --key-type=ecdsa --no-text \
-	    --outfile "$_m-key.pem" 2>/dev/null &&
-	certtool --generate-certificate --load-privkey "$_m-key.pem" \
-	    --load-ca-certificate "$_m-ca.pem" \
-	    --load-ca-privkey "$_m-ca-key.pem" --template "$_m.tmpl" \
-	    --no-text --outfile "$_m.pem" 2>/dev/null ||
-	    bail "certtool could not make the $1 certificates"
-}
 mkca one
 mkca two
 CA=$TMPD/one-ca.pem
