@@ -224,6 +224,54 @@ http_reserved(const char *name)
 	return false;
 }
 
+/*
+ * max_conns_per_ip, counted here (iplimit.c) rather than by MHD, which
+ * counts an IPv6 caller by its whole address.  The accept policy refuses
+ * an address at the limit; the connection is counted once MHD has it
+ * (STARTED) and let go when MHD closes it, so that a connection MHD drops
+ * in between is never counted.  Connections of one address accepted at
+ * the same moment by several pool threads may pass the limit by a few.
+ */
+static struct iplimit	http_ips;
+
+void
+http_iplimit_init(unsigned int max)
+{
+	iplimit_init(&http_ips, max);
+}
+
+enum MHD_Result
+http_accept(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	uint8_t	key[16];
+
+	iplimit_key(sa, key);
+	if (iplimit_full(&http_ips, key)) {
+		log_debug("max_conns_per_ip reached; connection closed");
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+void
+http_connection(void *cls, struct MHD_Connection *c, void **sctx,
+    enum MHD_ConnectionNotificationCode what)
+{
+	const union MHD_ConnectionInfo	*ci;
+	uint8_t				 key[16];
+
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	iplimit_key(ci != NULL ? ci->client_addr : NULL, key);
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		if (iplimit_take(&http_ips, key, true) == IPLIMIT_TAKEN)
+			*sctx = &http_ips;	/* counted */
+	} else if (what == MHD_CONNECTION_NOTIFY_CLOSED &&
+	    *sctx == &http_ips) {
+		iplimit_put(&http_ips, key);
+		*sctx = NULL;
+	}
+}
+
 void *
 http_uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {

@@ -47,19 +47,11 @@
 #define TLS_MAX_THREADS		16
 #define TLS_PUMP_ROUNDS		64		/* then let the others run */
 #define TLS_MIN_VERSION		":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
-#define TLS_IP_SLOTS		8192		/* addresses counted at once */
-#define TLS_IP_PROBE		16
 
 struct tls_cred {
 	atomic_int				 refs;
 	gnutls_certificate_credentials_t	 x509;
 	gnutls_priority_t			 prio;
-};
-
-/* Connections open per caller address (max_conns_per_ip). */
-struct tls_ipslot {
-	uint8_t		 addr[16];	/* IPv6, or IPv4 mapped */
-	uint32_t	 n;		/* 0: free */
 };
 
 struct tls_conn;
@@ -123,10 +115,7 @@ static atomic_bool		 tls_quiet;	/* no more accepts */
 static pthread_rwlock_t	 tls_mhd_lock = PTHREAD_RWLOCK_INITIALIZER;
 static bool		 tls_mhd_gone;	/* under tls_mhd_lock */
 static bool			 tls_on;
-static struct tls_ipslot	*tls_ips;	/* NULL: no per-address cap */
-static pthread_mutex_t		 tls_ip_mtx = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t			 tls_ip_seed;
-static unsigned int		 tls_ip_max;
+static struct iplimit		 tls_ips;	/* max_conns_per_ip, in TLS */
 
 static void	*tls_thread_main(void *);
 static void	 tls_accept(struct tls_thread *);
@@ -139,99 +128,11 @@ static void	 tls_conn_free(struct tls_conn *);
 static void	 tls_reap(struct tls_thread *);
 static void	 tls_cred_unref(struct tls_cred *);
 static int	 tls_to_app(struct tls_conn *, const uint8_t *, size_t);
-static void	 tls_ip_key(const struct sockaddr_storage *, uint8_t [16]);
-static bool	 tls_ip_take(const uint8_t [16]);
-static void	 tls_ip_put(const uint8_t [16]);
 
 bool
 tls_enabled(void)
 {
 	return tls_on;
-}
-
-/*
- * max_conns_per_ip for connections still in the TLS layer (libmicrohttpd
- * counts them again once it has them): an open-addressed table of
- * addresses with a count, probed TLS_IP_PROBE slots from a keyed hash.
- * A neighbourhood full of other addresses lets the connection through
- * (libmicrohttpd's own cap and the descriptor limit still hold).
- */
-static void
-tls_ip_key(const struct sockaddr_storage *ss, uint8_t key[16])
-{
-	const struct sockaddr_in	*sin;
-	const struct sockaddr_in6	*sin6;
-
-	memset(key, 0, 16);
-	if (ss->ss_family == AF_INET6) {
-		/*
-		 * An IPv6 subscriber has a /64 to pick addresses from: it is
-		 * one address here, as for the rate limits (ratelimit.c).
-		 */
-		sin6 = (const struct sockaddr_in6 *)(const void *)ss;
-		memcpy(key, &sin6->sin6_addr, 16);
-		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			memset(key + 8, 0, 8);
-	} else if (ss->ss_family == AF_INET) {
-		sin = (const struct sockaddr_in *)(const void *)ss;
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &sin->sin_addr, 4);
-	}
-}
-
-static struct tls_ipslot *
-tls_ip_find_locked(const uint8_t key[16], struct tls_ipslot **freep)
-{
-	struct tls_ipslot	*sl;
-	uint32_t		 h = 2166136261u ^ tls_ip_seed;
-	int			 i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 16777619u;
-	*freep = NULL;
-	for (i = 0; i < TLS_IP_PROBE; i++) {
-		sl = &tls_ips[(h + (uint32_t)i) % TLS_IP_SLOTS];
-		if (sl->n > 0 && memcmp(sl->addr, key, 16) == 0)
-			return sl;
-		if (sl->n == 0 && *freep == NULL)
-			*freep = sl;
-	}
-	return NULL;
-}
-
-static bool
-tls_ip_take(const uint8_t key[16])
-{
-	struct tls_ipslot	*sl, *fr;
-	bool			 ok = true;
-
-	if (tls_ips == NULL)
-		return true;
-	pthread_mutex_lock(&tls_ip_mtx);
-	if ((sl = tls_ip_find_locked(key, &fr)) != NULL) {
-		if (sl->n >= tls_ip_max)
-			ok = false;
-		else
-			sl->n++;
-	} else if (fr != NULL) {
-		memcpy(fr->addr, key, 16);
-		fr->n = 1;
-	}
-	pthread_mutex_unlock(&tls_ip_mtx);
-	return ok;
-}
-
-static void
-tls_ip_put(const uint8_t key[16])
-{
-	struct tls_ipslot	*sl, *fr;
-
-	if (tls_ips == NULL)
-		return;
-	pthread_mutex_lock(&tls_ip_mtx);
-	if ((sl = tls_ip_find_locked(key, &fr)) != NULL)
-		sl->n--;
-	pthread_mutex_unlock(&tls_ip_mtx);
 }
 
 /*
@@ -364,11 +265,9 @@ tls_start(int lfd, int nthreads)
 	int			 i, fl;
 
 	tls_listen_fd = lfd;
-	if (cfg.max_conns_per_ip > 0) {
-		tls_ips = xcalloc(TLS_IP_SLOTS, sizeof(*tls_ips));
-		tls_ip_max = (unsigned int)cfg.max_conns_per_ip;
-		gnutls_rnd(GNUTLS_RND_NONCE, &tls_ip_seed, sizeof(tls_ip_seed));
-	}
+	/* libmicrohttpd counts them again once it has them (http.c). */
+	iplimit_init(&tls_ips, (unsigned int)(cfg.max_conns_per_ip > 0 ?
+	    cfg.max_conns_per_ip : 0));
 	if ((fl = fcntl(lfd, F_GETFL)) == -1 ||
 	    fcntl(lfd, F_SETFL, fl | O_NONBLOCK) == -1)
 		return -1;
@@ -448,8 +347,7 @@ tls_stop(void)
 	tls_listen_fd = -1;
 	tls_cred_unref(tls_current);
 	tls_current = NULL;
-	free(tls_ips);
-	tls_ips = NULL;
+	iplimit_free(&tls_ips);
 	gnutls_free(tls_ticket_key.data);
 	tls_ticket_key.data = NULL;
 	tls_on = false;
@@ -562,7 +460,7 @@ tls_accept(struct tls_thread *t)
 	struct sockaddr_storage ss;
 	socklen_t	 sl;
 	uint8_t		 key[16];
-	int		 fd, sv[2], one = 1, r, n;
+	int		 fd, sv[2], one = 1, r, n, taken;
 
 	/*
 	 * A batch per wake-up: the listener is level-triggered, and this
@@ -578,8 +476,9 @@ tls_accept(struct tls_thread *t)
 				tls_accept_rest(t, "accept");
 			return;
 		}
-		tls_ip_key(&ss, key);
-		if (!tls_ip_take(key)) {
+		iplimit_key((struct sockaddr *)&ss, key);
+		if ((taken = iplimit_take(&tls_ips, key, false)) ==
+		    IPLIMIT_FULL) {
 			log_debug("tls: max_conns_per_ip reached; closed");
 			close(fd);
 			continue;
@@ -587,7 +486,8 @@ tls_accept(struct tls_thread *t)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 		    SOCK_CLOEXEC, 0, sv) == -1) {
 			tls_accept_rest(t, "socketpair");	/* EMFILE too */
-			tls_ip_put(key);
+			if (taken == IPLIMIT_TAKEN)
+				iplimit_put(&tls_ips, key);
 			close(fd);
 			return;
 		}
@@ -600,7 +500,7 @@ tls_accept(struct tls_thread *t)
 		memcpy(&c->peer, &ss, sl);
 		c->peerlen = sl;
 		memcpy(c->ipkey, key, 16);
-		c->counted = true;
+		c->counted = taken == IPLIMIT_TAKEN;
 		c->ev_fd.conn = c->ev_app.conn = c;
 		c->ev_app.app = true;
 		c->deadline_ms = util_now_ms() + TLS_HANDSHAKE_MS;
@@ -891,7 +791,7 @@ tls_conn_free(struct tls_conn *c)
 	if (c->s != NULL)
 		gnutls_deinit(c->s);
 	if (c->counted)
-		tls_ip_put(c->ipkey);
+		iplimit_put(&tls_ips, c->ipkey);
 	tls_cred_unref(c->cred);
 	free(c->pend);
 	free(c);

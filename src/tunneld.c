@@ -239,14 +239,15 @@ main(int argc, char **argv)
 		listen_opt[0].option = MHD_OPTION_END;
 	} else
 		listen_opt[0].value = lfd;
-	tunneld_mhd = MHD_start_daemon(flags, 0, NULL, NULL,
+	http_iplimit_init((unsigned int)(cfg.max_conns_per_ip > 0 ?
+	    cfg.max_conns_per_ip : 0));
+	tunneld_mhd = MHD_start_daemon(flags, 0, http_accept, NULL,
 	    http_handler, NULL,
 	    MHD_OPTION_ARRAY, listen_opt,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg.threads > 0 ?
 	    cfg.threads : 1),
 	    MHD_OPTION_CONNECTION_LIMIT, connlimit,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)cfg.max_conns_per_ip,
+	    MHD_OPTION_NOTIFY_CONNECTION, http_connection, NULL,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg.max_header_size +
 	    TUNNELD_POOL_SLACK),

@@ -428,6 +428,10 @@ enum MHD_Result	 http_handler(void *, struct MHD_Connection *, const char *,
 		    const char *, const char *, const char *, size_t *,
 		    void **);
 void		*http_uri_log(void *, const char *, struct MHD_Connection *);
+void		 http_iplimit_init(unsigned int);
+enum MHD_Result	 http_accept(void *, const struct sockaddr *, socklen_t);
+void		 http_connection(void *, struct MHD_Connection *, void **,
+		    enum MHD_ConnectionNotificationCode);
 void		 http_completed(void *, struct MHD_Connection *, void **,
 		    enum MHD_RequestTerminationCode);
 enum MHD_Result	 http_send(struct MHD_Connection *, int, const char *,
@@ -503,6 +507,22 @@ void		 tcp_loop_ops(void);
 void		 tcp_accept(void *);
 void		 tcp_tick(uint64_t);
 void		 tcp_stop(void);
+
+/* iplimit.c */
+struct ipslot;
+struct iplimit {
+	pthread_mutex_t	 mtx;
+	struct ipslot	*slots;		/* NULL: no limit */
+	uint32_t	 seed;
+	unsigned int	 max;
+};
+enum { IPLIMIT_TAKEN, IPLIMIT_FULL, IPLIMIT_PASS };
+void		 iplimit_init(struct iplimit *, unsigned int);
+void		 iplimit_free(struct iplimit *);
+void		 iplimit_key(const struct sockaddr *, uint8_t [16]);
+int		 iplimit_take(struct iplimit *, const uint8_t [16], bool);
+bool		 iplimit_full(struct iplimit *, const uint8_t [16]);
+void		 iplimit_put(struct iplimit *, const uint8_t [16]);
 
 /* tls.c */
 int		 tls_init(void);

@@ -1,7 +1,8 @@
 /*
  * Unit tests for src/ratelimit.c (token buckets on a fake clock, a table
- * that must not grow past its cap whatever the input) and src/deny.c (the
- * lines of deny_file and what they match).
+ * that must not grow past its cap whatever the input), src/deny.c (the
+ * lines of deny_file and what they match) and src/iplimit.c (connections
+ * per address, an IPv6 /64 as one).
  */
 #include "config.h"
 
@@ -527,6 +528,100 @@ START_TEST(test_deny_bounds)
 }
 END_TEST
 
+/* --- connections per address (iplimit.c) ------------------------------ */
+
+static int
+ip_take(struct iplimit *lim, const char *a, bool force)
+{
+	struct sockaddr_storage	ss = addr(a);
+	uint8_t			key[16];
+
+	iplimit_key((struct sockaddr *)&ss, key);
+	return iplimit_take(lim, key, force);
+}
+
+static void
+ip_put(struct iplimit *lim, const char *a)
+{
+	struct sockaddr_storage	ss = addr(a);
+	uint8_t			key[16];
+
+	iplimit_key((struct sockaddr *)&ss, key);
+	iplimit_put(lim, key);
+}
+
+START_TEST(test_iplimit_v4)
+{
+	struct iplimit	lim;
+
+	iplimit_init(&lim, 2);
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_TAKEN);
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_TAKEN);
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_FULL);
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.2", false), IPLIMIT_TAKEN);
+	ip_put(&lim, "192.0.2.1");
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_TAKEN);
+	/* forced: counted past the limit, and each put gives one back */
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", true), IPLIMIT_TAKEN);
+	ip_put(&lim, "192.0.2.1");
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_FULL);
+	ip_put(&lim, "192.0.2.1");
+	ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false), IPLIMIT_TAKEN);
+	/* the v4-mapped form is the same caller */
+	ck_assert_int_eq(ip_take(&lim, "::ffff:192.0.2.2", false),
+	    IPLIMIT_TAKEN);
+	ck_assert_int_eq(ip_take(&lim, "::ffff:192.0.2.2", false),
+	    IPLIMIT_FULL);
+	iplimit_free(&lim);
+}
+END_TEST
+
+START_TEST(test_iplimit_v6_by_64)
+{
+	struct iplimit	lim;
+
+	iplimit_init(&lim, 2);
+	ck_assert_int_eq(ip_take(&lim, "2001:db8:7::1", false),
+	    IPLIMIT_TAKEN);
+	ck_assert_int_eq(ip_take(&lim, "2001:db8:7::ffff:2", false),
+	    IPLIMIT_TAKEN);
+	ck_assert_int_eq(ip_take(&lim, "2001:db8:7:0:1234::3", false),
+	    IPLIMIT_FULL);
+	ck_assert_int_eq(ip_take(&lim, "2001:db8:7:1::1", false),
+	    IPLIMIT_TAKEN);
+	ip_put(&lim, "2001:db8:7::9");
+	ck_assert_int_eq(ip_take(&lim, "2001:db8:7::3", false),
+	    IPLIMIT_TAKEN);
+	iplimit_free(&lim);
+}
+END_TEST
+
+START_TEST(test_iplimit_off_and_full_table)
+{
+	struct iplimit	lim;
+	char		a[64];
+	int		i, pass = 0, r;
+
+	iplimit_init(&lim, 0);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(ip_take(&lim, "192.0.2.1", false),
+		    IPLIMIT_PASS);
+	ip_put(&lim, "192.0.2.1");
+	iplimit_free(&lim);
+	/* More addresses than the table holds: the rest pass uncounted. */
+	iplimit_init(&lim, 1);
+	for (i = 0; i < 20000; i++) {
+		(void)snprintf(a, sizeof(a), "10.%d.%d.1", i >> 8, i & 0xff);
+		r = ip_take(&lim, a, false);
+		ck_assert_int_ne(r, IPLIMIT_FULL);
+		pass += r == IPLIMIT_PASS;
+	}
+	ck_assert_int_gt(pass, 20000 - 8192 - 1);
+	ck_assert_int_eq(ip_take(&lim, "10.0.0.1", false), IPLIMIT_FULL);
+	iplimit_free(&lim);
+}
+END_TEST
+
 static Suite *
 limits_suite(void)
 {
@@ -548,6 +643,12 @@ limits_suite(void)
 	tcase_add_test(tc, test_long_key);
 	tcase_add_loop_test(tc, test_addr_key, 0, nitems(addrkeys));
 	tcase_add_test(tc, test_addr_key_bad);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("iplimit");
+	tcase_add_test(tc, test_iplimit_v4);
+	tcase_add_test(tc, test_iplimit_v6_by_64);
+	tcase_add_test(tc, test_iplimit_off_and_full_table);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("deny");
