@@ -68,4 +68,17 @@ is "plain: /health over IPv6" "$(tcurl -o /dev/null -w '%{http_code}' \
     "$SERVER_URL/health")" 200
 conns plain
 
+if command -v certtool >/dev/null 2>&1; then
+	mkca c64
+	start_tunneld --listen '[2001:db8:7::100]:0' --max-conns-per-ip 2 \
+	    --tls-cert "$TMPD/c64.pem" --tls-key "$TMPD/c64-key.pem"
+	is "tls: /health over IPv6" "$(tcurl --cacert "$TMPD/c64-ca.pem" \
+	    --resolve "localhost:$TUNNELD_PORT:2001:db8:7::100" \
+	    -o /dev/null -w '%{http_code}' \
+	    "https://localhost:$TUNNELD_PORT/health")" 200
+	conns tls
+else
+	skip "tls: the same" "certtool (gnutls-bin) is not installed"
+fi
+
 done_testing
