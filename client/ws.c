@@ -496,6 +496,10 @@ ws_made(struct link *t, bool wait)
 		return;
 	pthread_join(t->maker, NULL);
 	t->making = false;
+	if (t->dropped) {		/* taken over or deleted meanwhile */
+		tunnel_info_clear(&t->made_info);
+		return;
+	}
 	tunnel_info_clear(&t->info);
 	t->info = t->made_info;
 	memset(&t->made_info, 0, sizeof(t->made_info));
