@@ -63,7 +63,7 @@
 #define TC_INSPECT_MAX_MAX	100000
 #define TC_INSPECT_BODY_CAP	(1024 * 1024)	/* kept of each body */
 #define TC_INSPECT_CAP_MAX	(64 * 1024 * 1024)
-#define TC_INSPECT_MEM_MAX	((size_t)512 * 1024 * 1024) /* kept, all */
+#define TC_INSPECT_MEM_MAX	((size_t)64 * 1024 * 1024) /* kept, all */
 
 /* One tunnel as configured: command line or a [tunnel NAME] section. */
 struct tunnel_conf {

@@ -285,4 +285,23 @@ fi
 fetch p1 "http://127.0.0.1:$P1/api/status"
 is "the first answers" "$HTTP_STATUS" 200
 
+# --- what all captures keep: 64 MiB, the oldest go first ----------------------
+start_client --new --inspect 127.0.0.1:0 "$LOCAL_PORT"
+P3=$(sed -n 's/.*Inspector: http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$CLIENT_LOG")
+head -c 1048576 /dev/urandom >"$TMPD/mib.bin"
+_i=0
+while [ $_i -lt 72 ]; do
+	tcurl -o /dev/null -X POST --data-binary @"$TMPD/mib.bin" \
+	    "${PUBLIC_URL}upload?mib=$_i" || break
+	_i=$((_i + 1))
+done
+is "72 POSTs of 1 MiB through the tunnel" "$_i" 72
+fetch kept "http://127.0.0.1:$P3/api/requests?limit=1000"
+_kept=$(ht json "$TMPD/kept.body" total)
+if [ -n "$_kept" ] && [ "$_kept" -ge 56 ] && [ "$_kept" -lt 72 ]; then
+	ok "64 MiB of bodies kept in all: $_kept of 72 exchanges"
+else
+	not_ok "64 MiB of bodies kept in all: ${_kept:-?} of 72 exchanges"
+fi
+
 done_testing
