@@ -332,6 +332,9 @@ forward_send_reset_locked(struct stream *st, uint32_t code, const char *why)
 	}
 	st->reset = true;
 	st->local_done = true;
+	/* Nobody sends the body now: its bytes go at once (ws_held_add). */
+	ws_held_sub(tbuf_len(&st->req));
+	tbuf_free(&st->req);
 	forward_table_remove_locked(st);
 	inbox_add_locked(st);
 }

@@ -110,6 +110,7 @@ static void	 ws_announce(struct link *);
 static void	 ws_remake(struct link *);
 static void	*ws_maker(void *);
 static void	 ws_made(struct link *, bool);
+static struct stream	*ws_biggest_locked(struct link *);
 static struct link *ws_find(const char *);
 static void	 ws_attached(struct proto_msg *);
 static void	 ws_detach(struct proto_msg *);
@@ -1176,6 +1177,21 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
  * and not counted, past TC_HELD_MAX), or n less (taken by curl or a raw
  * connection, or dropped).
  */
+/* The stream of connection l holding the most request bytes, or NULL. */
+static struct stream *
+ws_biggest_locked(struct link *l)
+{
+	struct stream	*st, *big = NULL;
+	size_t		 i;
+
+	for (i = 0; i < TC_TABLE_SIZE; i++)
+		for (st = l->tab[i]; st != NULL; st = st->tab_next)
+			if (big == NULL ||
+			    tbuf_len(&st->req) > tbuf_len(&big->req))
+				big = st;
+	return big;
+}
+
 bool
 ws_held_add(size_t n)
 {
@@ -1973,7 +1989,7 @@ ws_open(struct link *l, struct proto_msg *m, bool *wake)
 static void
 ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 {
-	struct stream	*st;
+	struct stream	*st, *big;
 
 	pthread_mutex_lock(&client.mtx);
 	if ((st = forward_lookup_locked(l, m->stream_id)) == NULL)
@@ -2003,18 +2019,25 @@ ws_stream_msg(struct link *l, struct proto_msg *m, bool *wake)
 			break;
 		}
 		/*
-		 * The local service is behind by TC_HELD_MAX in all: this
-		 * stream goes (the connection is read on, so that RESET,
-		 * WINDOW and END keep coming for the others).
+		 * The local services are behind by TC_HELD_MAX in all: the
+		 * stream holding the most goes, this one or another (the
+		 * connection is read on, so that RESET, WINDOW and END keep
+		 * coming for the others).
 		 */
-		if (!ws_held_add(m->len)) {
+		while (!ws_held_add(m->len)) {
+			big = ws_biggest_locked(l->conn);
+			if (big == NULL || big == st || tbuf_len(&big->req) <=
+			    tbuf_len(&st->req) + m->len)
+				big = st;
 			log_warn("stream %u: %zu MiB of requests wait for the "
-			    "local service: reset", st->id, (size_t)
-			    (TC_HELD_MAX >> 20));
-			forward_send_reset_locked(st, PROTO_RESET_LIMIT,
+			    "local service; reset, holding %zu KiB", big->id,
+			    (size_t)(TC_HELD_MAX >> 20),
+			    tbuf_len(&big->req) >> 10);
+			forward_send_reset_locked(big, PROTO_RESET_LIMIT,
 			    "the local service is too far behind");
 			*wake = true;
-			break;
+			if (big == st)
+				goto out;
 		}
 		if (tbuf_put(&st->req, m->data, m->len) != 0) {
 			ws_held_sub(m->len);

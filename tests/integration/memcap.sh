@@ -80,8 +80,8 @@ check "tunneld runs on" alive "$TUNNELD_PID"
 # Its listen queue is full, so curl's connects hang (until
 # --connect-timeout, 6 s), and 150 callers each send a 2 MiB body (the
 # window): 300 MiB the client would hold.  Past 64 MiB held it resets the
-# streams whose bodies come, reads on, and a second tunnel on the same
-# connection serves meanwhile; every caller gets an error page.  On a
+# streams holding the most, reads on, and a second tunnel on the same
+# connection serves meanwhile, uploads too; every caller gets an error page.  On a
 # plain connection the curl thread reads the connection; over TLS, lws.
 cat >"$TMPD/full.py" <<'PYEOF'
 import os, socket, sys, time
@@ -145,9 +145,14 @@ EOC
 	_b=$!
 	check "$_w: past 64 MiB held the client resets" \
 	    wait_for $((30 * SLOW)) grep -q \
-	    'MiB of requests wait for the local service: reset' "$CLIENT_LOG"
+	    'MiB of requests wait for the local service; reset' "$CLIENT_LOG"
 	fetch "ok-$_w" --max-time 5 ${CA:+--cacert "$CA"} "${_ok}status/200"
 	is "$_w: and the other tunnel serves meanwhile" "$HTTP_STATUS" 200
+	head -c 1048576 /dev/zero >"$TMPD/one.mib"
+	fetch "okup-$_w" --max-time 10 ${CA:+--cacert "$CA"} \
+	    --data-binary @"$TMPD/one.mib" "${_ok}upload"
+	is "$_w: an upload to it too (the streams holding most are reset)" \
+	    "$HTTP_STATUS $(ht json "$TMPD/okup-$_w.body" len)" "200 1048576"
 	wait "$_b"
 	like "$_w: every caller gets an error page" \
 	    "$(cat "$TMPD/bodies.$_w.out")" '^150 of 150: '
