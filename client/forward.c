@@ -97,6 +97,8 @@ static void	 forward_begin(struct stream *);
 static void	 forward_headers(struct stream *);
 static void	 forward_reap(void);
 static void	 forward_done(struct stream *, CURLcode);
+static void	 forward_reset(struct stream *, uint32_t, const char *);
+static size_t	 forward_req_drop_locked(struct stream *);
 static CURL	*forward_easy_get(void);
 static void	 forward_easy_put(CURL *);
 static void	 forward_drop_easy(struct stream *);
@@ -332,11 +334,33 @@ forward_send_reset_locked(struct stream *st, uint32_t code, const char *why)
 	}
 	st->reset = true;
 	st->local_done = true;
-	/* Nobody sends the body now: its bytes go at once (ws_held_add). */
-	ws_held_sub(tbuf_len(&st->req));
-	tbuf_free(&st->req);
+	(void)forward_req_drop_locked(st);	/* nobody sends it now */
 	forward_table_remove_locked(st);
 	inbox_add_locked(st);
+}
+
+/* The same, from the curl thread without the lock; lws is woken. */
+static void
+forward_reset(struct stream *st, uint32_t code, const char *why)
+{
+	pthread_mutex_lock(&client.mtx);
+	forward_send_reset_locked(st, code, why);
+	pthread_mutex_unlock(&client.mtx);
+	forward_ws_wake();
+}
+
+/*
+ * The request bytes st holds are dropped (not sent to the local service):
+ * how many, uncounted from what the client holds (ws_held_add).
+ */
+static size_t
+forward_req_drop_locked(struct stream *st)
+{
+	size_t	n = tbuf_len(&st->req);
+
+	ws_held_sub(n);
+	tbuf_free(&st->req);
+	return n;
 }
 
 void
@@ -370,9 +394,7 @@ forward_credit_rest_locked(struct stream *st)
 
 	if (st->req_end)
 		return;
-	n = tbuf_len(&st->req) + (uint64_t)st->unacked;
-	ws_held_sub(tbuf_len(&st->req));
-	tbuf_free(&st->req);
+	n = forward_req_drop_locked(st) + (uint64_t)st->unacked;
 	st->unacked = 0;
 	if (n > 0)
 		forward_send_window_locked(st, (uint32_t)n);
@@ -499,8 +521,7 @@ forward_free(struct stream *st)
 	forward_up_close(st);
 	proto_head_clear(&st->open);
 	proto_head_clear(&st->resp);
-	ws_held_sub(tbuf_len(&st->req));
-	tbuf_free(&st->req);
+	(void)forward_req_drop_locked(st);
 	curl_slist_free_all(st->hdrs);
 	free(st->sent_host);
 	free(st);
@@ -1067,11 +1088,8 @@ forward_up_begin(struct stream *st)
 		/* A TCP stream on an HTTP tunnel or the other way round. */
 		log_warn("stream %u: %s stream on a%s tunnel: reset", st->id,
 		    t->tcp ? "an HTTP" : "a TCP", t->tcp ? " TCP" : "n HTTP");
-		pthread_mutex_lock(&client.mtx);
-		forward_send_reset_locked(st, PROTO_RESET_PROTOCOL,
+		forward_reset(st, PROTO_RESET_PROTOCOL,
 		    "wrong kind of stream for this tunnel");
-		pthread_mutex_unlock(&client.mtx);
-		forward_ws_wake();
 		forward_up_close(st);
 		return;
 	}
@@ -1286,18 +1304,12 @@ forward_up_fail(struct stream *st, int status, const char *why)
 {
 	log_debug("stream %u: %s", st->id, why);
 	if (st->link->conf->tcp && !st->head_done) {
-		pthread_mutex_lock(&client.mtx);
-		forward_send_reset_locked(st, PROTO_RESET_REFUSED, why);
-		pthread_mutex_unlock(&client.mtx);
-		forward_ws_wake();
+		forward_reset(st, PROTO_RESET_REFUSED, why);
 		log_warn("%s: %s", st->link->local_hostport, why);
 	} else if (!st->resp_sent && !st->head_done)
 		(void)forward_error_page(st, status, why);
 	else {
-		pthread_mutex_lock(&client.mtx);
-		forward_send_reset_locked(st, PROTO_RESET_CANCEL, why);
-		pthread_mutex_unlock(&client.mtx);
-		forward_ws_wake();
+		forward_reset(st, PROTO_RESET_CANCEL, why);
 		forward_log(st);
 	}
 	forward_up_close(st);
@@ -1437,12 +1449,8 @@ forward_up_finish(struct stream *st)
 		ws_queue_locked(st->link, true, m);
 		st->local_done = st->curl_done = true;
 		/* Nobody reads what the caller sent: credit it back. */
-		if ((n = tbuf_len(&st->req)) > 0) {
+		if ((n = forward_req_drop_locked(st)) > 0)
 			forward_send_window_locked(st, (uint32_t)n);
-			ws_held_sub(n);
-			tbuf_reset(&st->req);
-			tbuf_shrink(&st->req);
-		}
 		if (st->req_end)
 			forward_table_remove_locked(st);
 	}

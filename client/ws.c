@@ -1172,11 +1172,6 @@ ws_receive(struct link *l, struct lws *wsi, uint8_t *p, size_t len)
 	return 0;
 }
 
-/*
- * Request bytes held for the local service, all streams: n more (false,
- * and not counted, past TC_HELD_MAX), or n less (taken by curl or a raw
- * connection, or dropped).
- */
 /* The stream of connection l holding the most request bytes, or NULL. */
 static struct stream *
 ws_biggest_locked(struct link *l)
@@ -1192,6 +1187,11 @@ ws_biggest_locked(struct link *l)
 	return big;
 }
 
+/*
+ * Request bytes held for the local service, all streams: n more (false,
+ * and not counted, past TC_HELD_MAX), or n less (taken by curl or a raw
+ * connection, or dropped).
+ */
 bool
 ws_held_add(size_t n)
 {

@@ -312,20 +312,19 @@ ratelimit_count(struct ratelimit *rl)
 int
 ratelimit_addr_key(const struct sockaddr *sa, char *buf, size_t len)
 {
-	const struct sockaddr_in6	*s6;
-	struct sockaddr_in6		 cut;
-	char				 text[INET6_ADDRSTRLEN];
+	struct sockaddr_in6	one;
+	uint8_t			key[16];
+	char			text[INET6_ADDRSTRLEN];
 
-	if (sa == NULL)
+	if (sa == NULL || (sa->sa_family != AF_INET &&
+	    sa->sa_family != AF_INET6))
 		return -1;
-	if (sa->sa_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)sa;
-		cut = *s6;
-		if (!IN6_IS_ADDR_V4MAPPED(&cut.sin6_addr))
-			memset(&cut.sin6_addr.s6_addr[8], 0, 8);
-		sa = (const struct sockaddr *)(const void *)&cut;
-	}
-	if (util_sockaddr_str(sa, text, sizeof(text)) != 0)
+	iplimit_key(sa, key);		/* the caller, as max_conns_per_ip's */
+	memset(&one, 0, sizeof(one));
+	one.sin6_family = AF_INET6;
+	memcpy(&one.sin6_addr, key, 16);
+	if (util_sockaddr_str((const struct sockaddr *)(const void *)&one,
+	    text, sizeof(text)) != 0)
 		return -1;
 	if (snprintf(buf, len, "a:%s", text) >= (int)len)
 		return -1;

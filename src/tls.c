@@ -266,8 +266,7 @@ tls_start(int lfd, int nthreads)
 
 	tls_listen_fd = lfd;
 	/* libmicrohttpd counts them again once it has them (http.c). */
-	iplimit_init(&tls_ips, (unsigned int)(cfg.max_conns_per_ip > 0 ?
-	    cfg.max_conns_per_ip : 0));
+	iplimit_init(&tls_ips, (unsigned int)cfg.max_conns_per_ip);
 	if ((fl = fcntl(lfd, F_GETFL)) == -1 ||
 	    fcntl(lfd, F_SETFL, fl | O_NONBLOCK) == -1)
 		return -1;

@@ -239,8 +239,7 @@ main(int argc, char **argv)
 		listen_opt[0].option = MHD_OPTION_END;
 	} else
 		listen_opt[0].value = lfd;
-	http_iplimit_init((unsigned int)(cfg.max_conns_per_ip > 0 ?
-	    cfg.max_conns_per_ip : 0));
+	http_iplimit_init((unsigned int)cfg.max_conns_per_ip);
 	tunneld_mhd = MHD_start_daemon(flags, 0, http_accept, NULL,
 	    http_handler, NULL,
 	    MHD_OPTION_ARRAY, listen_opt,
